@@ -1,0 +1,136 @@
+"""Account use cases: creating users, changing roles, signing in, API tokens."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from accounts.models import ApiToken, Role, User, UserRole
+from accounts.throttling import LoginBlocked, check_login_allowed, record_login_failure
+from audit.services import audit_record
+from config.exceptions import ApiError
+
+
+def _clean_roles(roles: Iterable[str]) -> list[str]:
+    cleaned = sorted(set(roles))
+    unknown = [r for r in cleaned if r not in Role.values]
+    if unknown:
+        raise ApiError("unknown_role", f"Unknown role(s): {', '.join(unknown)}. Known roles: {', '.join(Role.values)}.")
+    return cleaned
+
+
+def user_create(
+    *,
+    actor: Any,
+    username: str,
+    roles: Iterable[str],
+    email: str = "",
+    password: str | None = None,
+    department: str = "",
+    first_name: str = "",
+    last_name: str = "",
+    check_password: bool = True,
+) -> User:
+    """Create an account with its roles. Without a password the account cannot sign in until one is set."""
+    role_list = _clean_roles(roles)
+    if not username or not username.strip():
+        raise ApiError("invalid_username", "A username is required.")
+    if User.objects.filter(username__iexact=username).exists():
+        raise ApiError("username_taken", f"The username {username!r} is already taken.", status_code=409)
+    user = User(username=username, email=email, department=department, first_name=first_name, last_name=last_name)
+    if password:
+        if check_password:
+            try:
+                validate_password(password, user)
+            except ValidationError as exc:
+                raise ApiError("weak_password", " ".join(exc.messages)) from None
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    with transaction.atomic():
+        user.is_staff = Role.ADMIN in role_list
+        user.save()
+        UserRole.objects.bulk_create([UserRole(user=user, role=r) for r in role_list])
+        audit_record(
+            actor=actor,
+            action="account.create",
+            target=f"user:{user.username}",
+            detail={"roles": role_list, "department": department},
+        )
+    return user
+
+
+def user_set_roles(*, actor: Any, user: User, roles: Iterable[str]) -> User:
+    """Replace the roles a user holds."""
+    role_list = _clean_roles(roles)
+    with transaction.atomic():
+        before = sorted(UserRole.objects.filter(user=user).values_list("role", flat=True))
+        UserRole.objects.filter(user=user).exclude(role__in=role_list).delete()
+        UserRole.objects.bulk_create(
+            [UserRole(user=user, role=r) for r in role_list if r not in before], ignore_conflicts=True
+        )
+        User.objects.filter(pk=user.pk).update(is_staff=Role.ADMIN in role_list)
+        if before != role_list:
+            audit_record(
+                actor=actor,
+                action="account.roles",
+                target=f"user:{user.username}",
+                detail={"old": before, "new": role_list},
+            )
+    user.forget_roles()
+    user.is_staff = Role.ADMIN in role_list
+    return user
+
+
+def user_set_active(*, actor: Any, user: User, active: bool) -> User:
+    """Enable or disable sign-in for an account; disabling also revokes its API tokens."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(is_active=active)
+        if not active:
+            ApiToken.objects.filter(user=user).delete()
+        audit_record(
+            actor=actor,
+            action="account.enable" if active else "account.disable",
+            target=f"user:{user.username}",
+            detail={},
+        )
+    user.is_active = active
+    return user
+
+
+def login_attempt(*, request, username: str, password: str) -> User:
+    """Check credentials with rate limiting per account and per client address.
+
+    Raises ``ApiError`` (401 bad credentials, 429 too many failures).
+    """
+    from accounts.throttling import client_address
+
+    address = client_address(request)
+    try:
+        check_login_allowed(username, address)
+    except LoginBlocked as blocked:
+        error = ApiError(
+            "rate_limited",
+            f"Too many failed sign-in attempts. Try again in {blocked.retry_after} seconds.",
+            status_code=429,
+        )
+        error.headers["Retry-After"] = str(blocked.retry_after)
+        raise error from None
+    user = authenticate(request, username=username, password=password)
+    if user is None:
+        record_login_failure(username, address)
+        raise ApiError("invalid_credentials", "The username or password is not correct.", status_code=401)
+    return user
+
+
+def api_token_create(*, user: User) -> str:
+    """Issue a new API token and return its value; only its hash is kept."""
+    raw = secrets.token_urlsafe(32)
+    ApiToken.objects.create(user=user, digest=ApiToken.digest_of(raw))
+    return raw

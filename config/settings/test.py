@@ -1,0 +1,24 @@
+"""Test settings: the same code paths, faster hashing, tasks run inline.
+
+DATABASE_URL and REDIS_URL still come from the environment, so the suite runs
+against SQLite by default and against PostgreSQL + Redis in CI.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdef")
+os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="consent-test-var-"))
+
+from .base import *  # noqa: E402,F403
+from .base import CACHES, REDIS_URL, STORAGES  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+if not REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    CACHES = CACHES
