@@ -6,10 +6,16 @@ from signing.views import jwks_view
 
 api_v1 = [
     path("", include("accounts.api_urls")),
+    path("audit/", include("audit.api_urls")),
+    path("consent/", include("consent.api_urls")),
+    path("collection/", include("collection.api_urls")),
 ]
 
 urlpatterns = [
     path("", include("accounts.urls")),
+    path("audit/", include("audit.urls")),
+    path("", include("consent.urls")),
+    path("", include("collection.urls")),
     path(".well-known/jwks.json", jwks_view, name="jwks"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
