@@ -99,3 +99,44 @@ def portal_as(client):
         return client
 
     return login
+
+
+ALL_CATEGORIES = ["app_focus", "clicks", "keystroke_timing", "keystrokes", "mouse"]
+
+
+@pytest.fixture
+def notice(db, olivia):
+    """A published notice (v1) covering every category, with one purpose."""
+    from django.utils import timezone
+
+    from consent.models import ConsentNotice
+
+    return ConsentNotice.objects.create(
+        version=1,
+        status=ConsentNotice.Status.PUBLISHED,
+        title="Recording computer use to train agents",
+        summary="We record how you use selected applications to train AI agents.",
+        purposes=[{"id": "agent-training", "description": "Train AI agents that operate computers."}],
+        categories=ALL_CATEGORIES,
+        retention_days={c: 90 for c in ALL_CATEGORIES},
+        access="Approved ML team members, per request.",
+        rights="Withdraw at any time in the portal.",
+        contact="privacy@example.com",
+        created_by=olivia,
+        published_by=olivia,
+        published_at=timezone.now(),
+    )
+
+
+@pytest.fixture
+def allowlist(db):
+    """Two allowed applications: an editor (everything) and a browser (no keystrokes)."""
+    from consent.models import AllowedApplication, RetentionRule
+
+    editor = AllowedApplication.objects.create(app_id="com.microsoft.VSCode", display_name="VS Code", categories=ALL_CATEGORIES)
+    browser = AllowedApplication.objects.create(
+        app_id="org.mozilla.firefox", display_name="Firefox", categories=["app_focus", "clicks", "mouse", "keystroke_timing"]
+    )
+    for category in ALL_CATEGORIES:
+        RetentionRule.objects.create(category=category, max_age_days=90)
+    return [editor, browser]
