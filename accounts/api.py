@@ -85,7 +85,9 @@ class UserListCreateApi(APIView):
     def get(self, request):
         return Response(UserOutputSerializer(users_for_admin(actor=request.user), many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: UserOutputSerializer, 400: ErrorSerializer, 409: ErrorSerializer})
+    @extend_schema(
+        request=InputSerializer, responses={201: UserOutputSerializer, 400: ErrorSerializer, 409: ErrorSerializer}
+    )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -102,7 +104,9 @@ class UserUpdateApi(APIView):
         roles = serializers.ListField(child=serializers.CharField(max_length=32), required=False)
         is_active = serializers.BooleanField(required=False)
 
-    @extend_schema(request=InputSerializer, responses={200: UserOutputSerializer, 400: ErrorSerializer, 404: ErrorSerializer})
+    @extend_schema(
+        request=InputSerializer, responses={200: UserOutputSerializer, 400: ErrorSerializer, 404: ErrorSerializer}
+    )
     def patch(self, request, username: str):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -20,9 +20,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raw = header[1].decode("ascii")
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed("The token contains invalid characters.") from None
-        token = (
-            ApiToken.objects.select_related("user").filter(digest=ApiToken.digest_of(raw)).first()
-        )
+        token = ApiToken.objects.select_related("user").filter(digest=ApiToken.digest_of(raw)).first()
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
         return token.user, token

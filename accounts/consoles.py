@@ -22,8 +22,15 @@ class Console:
 
 
 CONSOLES = [
-    Console(Role.EMPLOYEE, "My privacy", "consent:portal", "What is collected about you, your choices, devices and data."),
-    Console(Role.PRIVACY_OFFICER, "Privacy office", "consent:officer_home", "Notices, allowlist, retention, requests and consent rates."),
+    Console(
+        Role.EMPLOYEE, "My privacy", "consent:portal", "What is collected about you, your choices, devices and data."
+    ),
+    Console(
+        Role.PRIVACY_OFFICER,
+        "Privacy office",
+        "consent:officer_home",
+        "Notices, allowlist, retention, requests and consent rates.",
+    ),
     Console(Role.REQUESTER, "Data requests", "requests:home", "Ask for datasets and download approved grants."),
     Console(Role.AUDITOR, "Audit log", "audit:console", "Browse, export and verify the audit log."),
     Console(Role.ADMIN, "Accounts", "accounts:admin_users", "Manage accounts and the roles they hold."),

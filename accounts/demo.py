@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-DEMO_PASSWORD = "demo-pass-2026"
+DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - demo accounts only; seed_demo refuses to run without DEBUG
 
 # (username, roles, department, first name, last name)
 PERSONAS = [
@@ -20,12 +20,61 @@ PERSONAS = [
 DEPARTMENTS = {"Engineering": 14, "Sales": 9, "Support": 8, "Design": 6, "Legal": 3}
 
 FIRST_NAMES = [
-    "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemi", "Liam", "Maya",
-    "Noor", "Owen", "Priya", "Quinn", "Rosa", "Sam", "Tariq", "Uma", "Victor", "Wen", "Ximena", "Yusuf",
-    "Zoe", "Arjun", "Bea", "Carlos", "Dana", "Emil", "Fatima", "Gus", "Hana", "Ivan", "Jade", "Kai",
-    "Lena", "Mo", "Nia", "Omar",
+    "Ben",
+    "Chloe",
+    "Dev",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hiro",
+    "Ines",
+    "Jonas",
+    "Kemi",
+    "Liam",
+    "Maya",
+    "Noor",
+    "Owen",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sam",
+    "Tariq",
+    "Uma",
+    "Victor",
+    "Wen",
+    "Ximena",
+    "Yusuf",
+    "Zoe",
+    "Arjun",
+    "Bea",
+    "Carlos",
+    "Dana",
+    "Emil",
+    "Fatima",
+    "Gus",
+    "Hana",
+    "Ivan",
+    "Jade",
+    "Kai",
+    "Lena",
+    "Mo",
+    "Nia",
+    "Omar",
 ]
-LAST_NAMES = ["Berg", "Costa", "Dubois", "Evans", "Fischer", "Garcia", "Hughes", "Ito", "Jensen", "Khan", "Lopez", "Moreau"]
+LAST_NAMES = [
+    "Berg",
+    "Costa",
+    "Dubois",
+    "Evans",
+    "Fischer",
+    "Garcia",
+    "Hughes",
+    "Ito",
+    "Jensen",
+    "Khan",
+    "Lopez",
+    "Moreau",
+]
 
 
 def demo_employees(seed: int = 7) -> list[tuple[str, str, str, str]]:

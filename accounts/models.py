@@ -40,6 +40,7 @@ class User(AbstractUser):
 
     def forget_roles(self) -> None:
         self.__dict__.pop("_role_cache", None)
+        getattr(self, "_prefetched_objects_cache", {}).pop("roles", None)
 
 
 class UserRole(models.Model):
@@ -65,6 +66,9 @@ class ApiToken(models.Model):
     digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"API token of {self.user.username}"
 
     @staticmethod
     def digest_of(raw: str) -> str:

@@ -35,9 +35,10 @@ def check_login_allowed(username: str, address: str) -> None:
     """Raise ``LoginBlocked`` when this account or address has failed too often."""
     account_key, address_key = _keys(username, address)
     counts = cache.get_many([account_key, address_key])
-    if counts.get(account_key, 0) >= settings.LOGIN_RATE_LIMIT_PER_ACCOUNT or counts.get(
-        address_key, 0
-    ) >= settings.LOGIN_RATE_LIMIT_PER_ADDRESS:
+    if (
+        counts.get(account_key, 0) >= settings.LOGIN_RATE_LIMIT_PER_ACCOUNT
+        or counts.get(address_key, 0) >= settings.LOGIN_RATE_LIMIT_PER_ADDRESS
+    ):
         raise LoginBlocked(retry_after=_retry_after())
 
 

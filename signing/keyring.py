@@ -25,8 +25,9 @@ import hashlib
 import json
 import os
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
@@ -61,7 +62,14 @@ class SigningKey:
         return self.public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
     def public_jwk(self) -> dict[str, str]:
-        return {"kty": "OKP", "crv": "Ed25519", "x": b64url(self.public_bytes()), "kid": self.kid, "use": "sig", "alg": "EdDSA"}
+        return {
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "x": b64url(self.public_bytes()),
+            "kid": self.kid,
+            "use": "sig",
+            "alg": "EdDSA",
+        }
 
     def sign(self, data: bytes) -> bytes:
         return self.private_key.sign(data)
@@ -74,7 +82,9 @@ class SigningKey:
 
 def _thumbprint(public_raw: bytes) -> str:
     # RFC 7638 thumbprint: SHA-256 over the required members in lexicographic order.
-    canonical = json.dumps({"crv": "Ed25519", "kty": "OKP", "x": b64url(public_raw)}, separators=(",", ":"), sort_keys=True)
+    canonical = json.dumps(
+        {"crv": "Ed25519", "kty": "OKP", "x": b64url(public_raw)}, separators=(",", ":"), sort_keys=True
+    )
     return b64url(hashlib.sha256(canonical.encode()).digest())
 
 
@@ -130,11 +140,13 @@ class KeyRing:
         return self._keys.get(kid)
 
     # -- writing -------------------------------------------------------------
+    @contextmanager
     def _locked(self):
+        """An exclusive lock across processes, so two of them never rotate or create at once."""
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        handle = open(self.folder / ".lock", "a+")
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        return handle
+        with open(self.folder / ".lock", "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
 
     def _write_key(self, now: datetime) -> str:
         private_key = Ed25519PrivateKey.generate()
@@ -157,7 +169,7 @@ class KeyRing:
         with self._locked():
             if self.ring_file.exists():  # another process won the race
                 return
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             kid = self._write_key(now)
             self._write_ring({"current": kid, "keys": {kid: {"created_at": now.isoformat(), "retired_at": None}}})
 
@@ -166,7 +178,7 @@ class KeyRing:
         self._refresh()
         with self._locked():
             ring = json.loads(self.ring_file.read_text())
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             old_kid = ring["current"]
             ring["keys"][old_kid]["retired_at"] = now.isoformat()
             new_kid = self._write_key(now)
@@ -198,13 +210,13 @@ def find_public_key(kid: str) -> SigningKey | None:
     if purpose_name not in Purpose._value2member_map_:
         return None
     key = keyring(purpose_name).get(kid)
-    if key is None or not key.is_published(datetime.now(timezone.utc)):
+    if key is None or not key.is_published(datetime.now(UTC)):
         return None
     return key
 
 
 def jwks() -> dict[str, list[dict[str, str]]]:
     """The RFC 7517 key set: every key that may still verify something."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     keys = [key.public_jwk() for purpose in Purpose for key in keyring(purpose).all() if key.is_published(now)]
     return {"keys": keys}

@@ -16,8 +16,13 @@ PASSWORD = "s3cret-enough-password"
 
 def make_user(username: str, *roles: str, department: str = "Engineering"):
     return user_create(
-        actor="system:test", username=username, roles=roles, email=f"{username}@example.com",
-        password=PASSWORD, department=department, check_password=False,
+        actor="system:test",
+        username=username,
+        roles=roles,
+        email=f"{username}@example.com",
+        password=PASSWORD,
+        department=department,
+        check_password=False,
     )
 
 
@@ -133,9 +138,13 @@ def allowlist(db):
     """Two allowed applications: an editor (everything) and a browser (no keystrokes)."""
     from consent.models import AllowedApplication, RetentionRule
 
-    editor = AllowedApplication.objects.create(app_id="com.microsoft.VSCode", display_name="VS Code", categories=ALL_CATEGORIES)
+    editor = AllowedApplication.objects.create(
+        app_id="com.microsoft.VSCode", display_name="VS Code", categories=ALL_CATEGORIES
+    )
     browser = AllowedApplication.objects.create(
-        app_id="org.mozilla.firefox", display_name="Firefox", categories=["app_focus", "clicks", "mouse", "keystroke_timing"]
+        app_id="org.mozilla.firefox",
+        display_name="Firefox",
+        categories=["app_focus", "clicks", "mouse", "keystroke_timing"],
     )
     for category in ALL_CATEGORIES:
         RetentionRule.objects.create(category=category, max_age_days=90)

@@ -13,13 +13,18 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("username")
         parser.add_argument(
-            "--role", action="append", required=True, dest="roles", metavar="ROLE",
+            "--role",
+            action="append",
+            required=True,
+            dest="roles",
+            metavar="ROLE",
             help=f"Role to hold; repeat for several. One of: {', '.join(Role.values)}.",
         )
         parser.add_argument("--email", default="")
         parser.add_argument("--department", default="")
         parser.add_argument(
-            "--password-stdin", action="store_true",
+            "--password-stdin",
+            action="store_true",
             help="Read the password from standard input (first line). Without it the account has no usable password.",
         )
 
@@ -31,8 +36,12 @@ class Command(BaseCommand):
                 raise CommandError("--password-stdin was given but standard input held no password.")
         try:
             user = user_create(
-                actor="system:add_user", username=username, roles=roles, email=email,
-                password=password, department=department,
+                actor="system:add_user",
+                username=username,
+                roles=roles,
+                email=email,
+                password=password,
+                department=department,
             )
         except ApiError as exc:
             raise CommandError(exc.detail) from None

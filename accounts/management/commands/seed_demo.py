@@ -30,8 +30,15 @@ class Command(BaseCommand):
         if User.objects.filter(username=username).exists():
             return 0
         user_create(
-            actor="system:seed_demo", username=username, roles=roles, email=f"{username}@example.com",
-            password=DEMO_PASSWORD, department=department, first_name=first, last_name=last, check_password=False,
+            actor="system:seed_demo",
+            username=username,
+            roles=roles,
+            email=f"{username}@example.com",
+            password=DEMO_PASSWORD,
+            department=department,
+            first_name=first,
+            last_name=last,
+            check_password=False,
         )
         return 1
 
