@@ -172,3 +172,61 @@ class RetentionRule(models.Model):
     class Meta:
         ordering = ["category"]
         constraints = [models.CheckConstraint(condition=models.Q(max_age_days__gte=1), name="retention_positive")]
+
+
+class ConsentReceipt(models.Model):
+    """The signed consent receipt issued for one grant or withdrawal.
+
+    ``jws`` holds the compact serialization exactly as issued, so every
+    download returns the same bytes the signature covers.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    event = models.OneToOneField(ConsentEvent, on_delete=models.PROTECT, related_name="receipt")
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="consent_receipts")
+    kid = models.CharField(max_length=100)
+    jws = models.TextField()
+    issued_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-issued_at"]
+
+
+class ErasureRequest(models.Model):
+    """A request to make a subject's captured data unreadable and gone, with a due time.
+
+    Recorded here; the erasure itself is carried out by the collection side,
+    which marks the request done.
+    """
+
+    class Reason(models.TextChoices):
+        WITHDRAWAL = "withdrawal", "Withdrawal with erasure"
+        EMPLOYEE_REQUEST = "employee_request", "Employee's request"
+        RETENTION = "retention", "Retention period ended"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="erasure_requests")
+    # Empty means every category.
+    categories = models.JSONField(default=list)
+    reason = models.CharField(max_length=24, choices=Reason.choices)
+    event = models.ForeignKey(ConsentEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    requested_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        indexes = [models.Index(fields=["status", "due_at"], name="erasure_status_due")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status="pending", completed_at__isnull=True)
+                | models.Q(status="done", completed_at__isnull=False),
+                name="erasure_completed_iff_done",
+            ),
+            models.CheckConstraint(condition=models.Q(due_at__gte=models.F("requested_at")), name="erasure_due_after_request"),
+        ]

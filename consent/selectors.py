@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
+import uuid
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from consent.models import AllowedApplication, ConsentNotice, ConsentState, RetentionRule, Subject
+from django.conf import settings
+from django.db.models import F, QuerySet
+
+from accounts.models import Role, User
+from audit.models import AuditEntry
+from config.exceptions import NotFound
+from consent.models import (
+    AllowedApplication,
+    ConsentEvent,
+    ConsentNotice,
+    ConsentReceipt,
+    ConsentState,
+    DataCategory,
+    ErasureRequest,
+    RetentionRule,
+    Subject,
+)
 
 
 @dataclass(frozen=True)
@@ -72,3 +91,225 @@ def capture_policy_for_subject(*, subject: Subject, state: ConsentState | None =
 
 def subject_by_pseudonym(pseudonym: str) -> Subject | None:
     return Subject.objects.filter(pseudonym=pseudonym).first()
+
+
+# --- Notices, allowlist, retention: readable by every signed-in user except drafts ---
+
+
+def notices_for_actor(*, actor: User) -> QuerySet[ConsentNotice]:
+    """Officers see drafts too; everyone else sees published and superseded versions."""
+    notices = ConsentNotice.objects.all()
+    if not actor.has_role(Role.PRIVACY_OFFICER):
+        notices = notices.exclude(status=ConsentNotice.Status.DRAFT)
+    return notices.order_by(F("version").desc(nulls_first=True), "-created_at")
+
+
+def notice_for_actor(*, actor: User, notice_id: int) -> ConsentNotice:
+    notice = notices_for_actor(actor=actor).filter(pk=notice_id).first()
+    if notice is None:
+        raise NotFound(f"No notice {notice_id}.")
+    return notice
+
+
+def notice_by_version(*, version: int) -> ConsentNotice:
+    notice = ConsentNotice.objects.exclude(status=ConsentNotice.Status.DRAFT).filter(version=version).first()
+    if notice is None:
+        raise NotFound(f"No published notice version {version}.")
+    return notice
+
+
+def allowed_applications() -> QuerySet[AllowedApplication]:
+    return AllowedApplication.objects.order_by("display_name", "app_id")
+
+
+def allowed_application_for_officer(*, actor: User, app_id: str) -> AllowedApplication:
+    app = allowed_applications().filter(app_id=app_id).first() if actor.has_role(Role.PRIVACY_OFFICER) else None
+    if app is None:
+        raise NotFound(f"{app_id} is not on the allowlist.")
+    return app
+
+
+def retention_rules() -> dict[str, int]:
+    return dict(RetentionRule.objects.order_by("category").values_list("category", "max_age_days"))
+
+
+# --- The employee's own consent: nobody else reads these -----------------------
+
+
+def _own_subject(employee: User) -> Subject | None:
+    if not employee.is_authenticated or not employee.has_role(Role.EMPLOYEE):
+        return None
+    return Subject.objects.filter(employee=employee).first()
+
+
+@dataclass(frozen=True)
+class ConsentOverview:
+    pseudonym: str | None
+    notice: ConsentNotice | None
+    state: ConsentState | None
+    granted: dict[str, dict]
+    excluded_apps: list[str]
+    epoch: int
+    # Categories held under an older notice version than the current one.
+    needs_review: list[str]
+
+
+def consent_overview_for_employee(*, employee: User) -> ConsentOverview:
+    """The employee's own consent state against the current notice."""
+    subject = _own_subject(employee)
+    state = ConsentState.objects.filter(subject=subject).first() if subject else None
+    notice = current_notice()
+    granted = dict(state.granted) if state else {}
+    stale = sorted(c for c, v in granted.items() if notice and v["notice_version"] < notice.version)
+    return ConsentOverview(
+        pseudonym=subject.pseudonym if subject else None,
+        notice=notice,
+        state=state,
+        granted=granted,
+        excluded_apps=list(state.excluded_apps) if state else [],
+        epoch=state.epoch if state else 0,
+        needs_review=stale,
+    )
+
+
+def consent_history_for_employee(*, employee: User) -> QuerySet[ConsentEvent]:
+    """Every consent event of the employee, newest first, with its receipt."""
+    subject = _own_subject(employee)
+    if subject is None:
+        return ConsentEvent.objects.none()
+    return (
+        ConsentEvent.objects.filter(subject=subject)
+        .select_related("notice", "receipt")
+        .order_by("-epoch")
+    )
+
+
+def receipts_for_employee(*, employee: User) -> QuerySet[ConsentReceipt]:
+    subject = _own_subject(employee)
+    if subject is None:
+        return ConsentReceipt.objects.none()
+    return ConsentReceipt.objects.filter(subject=subject).select_related("event", "event__notice").order_by("-issued_at")
+
+
+def receipt_for_employee(*, employee: User, receipt_id: Any) -> ConsentReceipt:
+    """One of the employee's own receipts; any other receipt is 'not found'."""
+    try:
+        receipt_uuid = uuid.UUID(str(receipt_id))
+    except ValueError:
+        raise NotFound("No such receipt.") from None
+    receipt = receipts_for_employee(employee=employee).filter(pk=receipt_uuid).first()
+    if receipt is None:
+        raise NotFound("No such receipt.")
+    return receipt
+
+
+def erasure_requests_for_employee(*, employee: User) -> QuerySet[ErasureRequest]:
+    subject = _own_subject(employee)
+    if subject is None:
+        return ErasureRequest.objects.none()
+    return ErasureRequest.objects.filter(subject=subject).order_by("-requested_at")
+
+
+def accesses_for_employee(*, employee: User, limit: int = 100) -> list[AuditEntry]:
+    """Audit entries about the employee's subject, other than their own consent changes (the history shows those)."""
+    subject = _own_subject(employee)
+    if subject is None:
+        return []
+    return list(
+        AuditEntry.objects.filter(target=f"subject:{subject.pseudonym}")
+        .exclude(action__startswith="consent.")
+        .order_by("-seq")[:limit]
+    )
+
+
+# --- Aggregates for officers ---------------------------------------------------
+
+FEWER_THAN = "fewer than {k}"
+
+
+def _min_group() -> int:
+    return int(getattr(settings, "CONSENT_STATS_MIN_GROUP", 5))
+
+
+@dataclass(frozen=True)
+class GroupRates:
+    name: str
+    employees: int | None
+    # {category: granted count}; None when suppressed.
+    granted: dict[str, int] | None
+    any_granted: int | None
+    suppressed: bool = False
+
+    def rate(self, category: str) -> float | None:
+        if self.granted is None or not self.employees:
+            return None
+        return self.granted[category] / self.employees
+
+    @property
+    def label(self) -> str:
+        return FEWER_THAN.format(k=_min_group()) if self.suppressed else str(self.employees)
+
+    @property
+    def rates(self) -> dict[str, float | None]:
+        return {c: self.rate(c) for c in DataCategory.values}
+
+    @property
+    def any_rate(self) -> float | None:
+        if self.any_granted is None or not self.employees:
+            return None
+        return self.any_granted / self.employees
+
+
+@dataclass(frozen=True)
+class ConsentStats:
+    threshold: int
+    # Counts over every department shown (and the pooled small ones when that pool is large enough).
+    overall: GroupRates
+    departments: list[GroupRates]
+    # Small departments pooled together, shown only when the pool reaches the threshold.
+    pooled_small: GroupRates | None
+    # True when small departments are left out of ``overall`` because their pool is itself too small.
+    overall_excludes_small: bool
+
+
+def _group(name: str, members: list[set[str]], k: int) -> GroupRates:
+    if len(members) < k:
+        return GroupRates(name=name, employees=None, granted=None, any_granted=None, suppressed=True)
+    granted = {c: sum(1 for m in members if c in m) for c in DataCategory.values}
+    return GroupRates(name=name, employees=len(members), granted=granted, any_granted=sum(1 for m in members if m))
+
+
+def consent_stats_for_officer(*, actor: User) -> ConsentStats:
+    """Consent rates by category, overall and per department, never below the group threshold.
+
+    A department under the threshold shows as "fewer than k" and its numbers
+    go nowhere they could be recovered by subtraction: small departments are
+    pooled, the pool is shown only when it reaches the threshold itself, and
+    otherwise the overall figures cover the large departments alone.
+    """
+    if not actor.has_role(Role.PRIVACY_OFFICER):
+        raise NotFound("Not found.")
+    k = _min_group()
+    employees = User.objects.filter(is_active=True, roles__role=Role.EMPLOYEE).distinct()
+    granted_by_employee = {
+        employee_id: set(granted or {})
+        for employee_id, granted in ConsentState.objects.filter(subject__employee__in=employees).values_list(
+            "subject__employee_id", "granted"
+        )
+    }
+    by_department: dict[str, list[set[str]]] = defaultdict(list)
+    for employee_id, department in employees.values_list("pk", "department"):
+        by_department[department.strip() or "(no department)"].append(granted_by_employee.get(employee_id, set()))
+
+    departments = [_group(name, members, k) for name, members in sorted(by_department.items())]
+    large = [m for name, members in by_department.items() if len(members) >= k for m in members]
+    small = [m for name, members in by_department.items() if len(members) < k for m in members]
+    pooled = _group("Smaller departments combined", small, k) if small else None
+    if pooled is not None and pooled.suppressed:
+        pooled = None
+        overall = _group("All employees in departments shown", large, k)
+        excludes = True
+    else:
+        overall = _group("All employees", large + small, k)
+        excludes = False
+    return ConsentStats(threshold=k, overall=overall, departments=departments, pooled_small=pooled, overall_excludes_small=excludes)

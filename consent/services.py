@@ -1,4 +1,4 @@
-"""Consent use cases. Each writes the history, the derived state and the audit entry in one transaction.
+"""Consent use cases. Each writes the history, the derived state, the receipt and the audit entry in one transaction.
 
 Audit entries about an employee's consent name the subject pseudonym, never
 the username: individual choices are visible to the employee alone.
@@ -6,16 +6,31 @@ the username: individual choices are visible to the employee alone.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import Role, User
 from audit.services import audit_record
 from config.exceptions import ApiError
 from consent import state as consent_state
-from consent.models import ConsentEvent, ConsentNotice, ConsentState, DataCategory, Subject
+from consent.models import (
+    AllowedApplication,
+    ConsentEvent,
+    ConsentNotice,
+    ConsentState,
+    DataCategory,
+    ErasureRequest,
+    RetentionRule,
+    Subject,
+)
+from consent.receipts import issues_receipt, receipt_issue
 from consent.selectors import current_notice
 
 
@@ -63,6 +78,12 @@ def _append(
     state.excluded_apps = derived.excluded_apps
     state.last_event = event
     state.save()
+    receipt = receipt_issue(event) if issues_receipt(event) else None
+    erasure = (
+        _erasure_request_create(subject=subject, categories=event.categories, reason=ErasureRequest.Reason.WITHDRAWAL, event=event)
+        if erasure_requested
+        else None
+    )
     audit_record(
         actor=f"subject:{subject.pseudonym}",
         action=f"consent.{kind}",
@@ -75,9 +96,26 @@ def _append(
             "epoch": event.epoch,
             "channel": channel,
             "erasure_requested": erasure_requested,
+            "receipt_id": str(receipt.id) if receipt else None,
+            "erasure_request_id": str(erasure.id) if erasure else None,
         },
     )
     return event
+
+
+def _erasure_request_create(
+    *, subject: Subject, categories: list[str], reason: str, event: ConsentEvent | None = None
+) -> ErasureRequest:
+    now = timezone.now()
+    days = getattr(settings, "ERASURE_DUE_DAYS", 30)
+    return ErasureRequest.objects.create(
+        subject=subject,
+        categories=sorted(categories),
+        reason=reason,
+        event=event,
+        requested_at=now,
+        due_at=now + timedelta(days=days),
+    )
 
 
 def _require_employee(employee: User) -> None:
@@ -110,6 +148,11 @@ def consent_grant(
         notice = current_notice()
         if notice is None:
             raise ApiError("no_notice", "No consent notice has been published yet.", status_code=409)
+        if notice_version != notice.version and not ConsentNotice.objects.filter(version=notice_version).exists():
+            raise ApiError(
+                "unknown_notice_version",
+                f"There is no notice version {notice_version}; the current one is version {notice.version}.",
+            )
         if notice_version != notice.version:
             raise ApiError(
                 "notice_superseded",
@@ -197,3 +240,304 @@ def consent_set_exclusions(
             excluded_apps=cleaned,
             channel=channel,
         )
+
+
+def erasure_request_create(
+    *, employee: User, categories: Iterable[str] | None = None, channel: str = ConsentEvent.Channel.PORTAL
+) -> ErasureRequest:
+    """The employee asks for their captured data (all of it, or some categories) to be erased."""
+    _require_employee(employee)
+    wanted = _clean_categories(categories) if categories is not None else []
+    with transaction.atomic():
+        subject = subject_for_employee(employee)
+        request = _erasure_request_create(subject=subject, categories=wanted, reason=ErasureRequest.Reason.EMPLOYEE_REQUEST)
+        audit_record(
+            actor=f"subject:{subject.pseudonym}",
+            action="erasure.requested",
+            target=f"subject:{subject.pseudonym}",
+            detail={
+                "erasure_request_id": str(request.id),
+                "categories": request.categories,
+                "reason": request.reason,
+                "due_at": request.due_at.isoformat(),
+                "channel": channel,
+            },
+        )
+    return request
+
+
+# --- Notices ----------------------------------------------------------------
+
+NOTICE_TEXT_FIELDS = ("title", "summary", "access", "rights", "contact")
+NOTICE_FIELDS = (*NOTICE_TEXT_FIELDS, "purposes", "categories")
+PURPOSE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+
+def _require_officer(actor: User) -> None:
+    if not actor.has_role(Role.PRIVACY_OFFICER):
+        raise ApiError("not_an_officer", "Only privacy officers manage notices, the allowlist and retention.", status_code=403)
+
+
+def _clean_purposes(purposes: Any) -> list[dict[str, str]]:
+    if not isinstance(purposes, list):
+        raise ApiError("invalid_purposes", "Purposes must be a list of {id, description}.")
+    cleaned, seen = [], set()
+    for index, purpose in enumerate(purposes):
+        if not isinstance(purpose, dict):
+            raise ApiError("invalid_purposes", f"Purpose {index} must be an object with id and description.")
+        pid = str(purpose.get("id", "")).strip()
+        description = str(purpose.get("description", "")).strip()
+        if not PURPOSE_ID.match(pid):
+            raise ApiError("invalid_purposes", f"Purpose {index}: id {pid!r} must be lowercase letters, digits and hyphens.")
+        if not description:
+            raise ApiError("invalid_purposes", f"Purpose {pid!r} needs a description.")
+        if pid in seen:
+            raise ApiError("invalid_purposes", f"Purpose id {pid!r} appears twice.")
+        seen.add(pid)
+        cleaned.append({"id": pid, "description": description})
+    return cleaned
+
+
+def _clean_notice_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(fields) - set(NOTICE_FIELDS))
+    if unknown:
+        raise ApiError("unknown_field", f"Notices have no field(s): {', '.join(unknown)}.")
+    cleaned: dict[str, Any] = {}
+    for name in NOTICE_TEXT_FIELDS:
+        if name in fields:
+            value = str(fields[name] or "").strip()
+            if not value:
+                raise ApiError("invalid_notice", f"The notice's {name} cannot be empty.")
+            cleaned[name] = value
+    if "purposes" in fields:
+        cleaned["purposes"] = _clean_purposes(fields["purposes"])
+    if "categories" in fields:
+        cleaned["categories"] = _clean_categories(fields["categories"] or [])
+    return cleaned
+
+
+def _notice_snapshot(notice: ConsentNotice) -> dict[str, Any]:
+    return {
+        "version": notice.version,
+        "status": notice.status,
+        **{name: getattr(notice, name) for name in NOTICE_FIELDS},
+        "retention_days": notice.retention_days,
+    }
+
+
+def notice_create(*, actor: User, **fields: Any) -> ConsentNotice:
+    """Write a new draft notice. Drafts are invisible to employees until published."""
+    _require_officer(actor)
+    cleaned = _clean_notice_fields(fields)
+    missing = [name for name in NOTICE_FIELDS if name not in cleaned]
+    if missing:
+        raise ApiError("invalid_notice", f"A notice needs: {', '.join(missing)}.")
+    with transaction.atomic():
+        notice = ConsentNotice.objects.create(created_by=actor, **cleaned)
+        audit_record(
+            actor=actor, action="notice.created", target=f"notice:{notice.pk}", detail={"old": None, "new": _notice_snapshot(notice)}
+        )
+    return notice
+
+
+def notice_update(*, actor: User, notice: ConsentNotice, **fields: Any) -> ConsentNotice:
+    """Edit a draft. Published and superseded notices are immutable (409)."""
+    _require_officer(actor)
+    cleaned = _clean_notice_fields(fields)
+    with transaction.atomic():
+        notice = ConsentNotice.objects.select_for_update().get(pk=notice.pk)
+        if notice.status != ConsentNotice.Status.DRAFT:
+            raise ApiError(
+                "notice_immutable",
+                f"Notice v{notice.version} is {notice.status}; published notices cannot be changed. Write a new draft.",
+                status_code=409,
+            )
+        old = _notice_snapshot(notice)
+        for name, value in cleaned.items():
+            setattr(notice, name, value)
+        notice.save()
+        audit_record(
+            actor=actor, action="notice.updated", target=f"notice:{notice.pk}", detail={"old": old, "new": _notice_snapshot(notice)}
+        )
+    return notice
+
+
+def notice_publish(*, actor: User, notice: ConsentNotice) -> ConsentNotice:
+    """Publish a draft as the next version; the previous version becomes superseded.
+
+    The retention stated in the notice is taken from the retention rules now.
+    Employees holding a category the new notice no longer covers lose it with
+    a ``superseded`` event, which moves their epoch so running collection
+    tokens stop working; what both notices cover stays granted under the old
+    version until the employee reviews the new one.
+    """
+    _require_officer(actor)
+    with transaction.atomic():
+        notice = ConsentNotice.objects.select_for_update().get(pk=notice.pk)
+        if notice.status != ConsentNotice.Status.DRAFT:
+            raise ApiError("notice_immutable", f"Notice v{notice.version} is already {notice.status}.", status_code=409)
+        rules = dict(RetentionRule.objects.values_list("category", "max_age_days"))
+        no_rule = [c for c in notice.categories if c not in rules]
+        if no_rule:
+            raise ApiError(
+                "retention_missing", f"Set a retention rule before publishing; none for: {', '.join(sorted(no_rule))}."
+            )
+        if not notice.purposes or not notice.categories:
+            raise ApiError("invalid_notice", "A published notice needs at least one purpose and one category.")
+        previous = list(ConsentNotice.objects.select_for_update().filter(status=ConsentNotice.Status.PUBLISHED))
+        last_version = ConsentNotice.objects.exclude(version__isnull=True).aggregate(v=Max("version"))["v"] or 0
+        old = _notice_snapshot(notice)
+        now = timezone.now()
+        ConsentNotice.objects.filter(pk__in=[p.pk for p in previous]).update(status=ConsentNotice.Status.SUPERSEDED)
+        notice.status = ConsentNotice.Status.PUBLISHED
+        notice.version = last_version + 1
+        notice.retention_days = {c: rules[c] for c in notice.categories}
+        notice.published_by = actor
+        notice.published_at = now
+        notice.save()
+        audit_record(
+            actor=actor,
+            action="notice.published",
+            target=f"notice:{notice.pk}",
+            detail={"old": old, "new": _notice_snapshot(notice), "superseded_versions": [p.version for p in previous]},
+        )
+        _supersede_dropped_categories(notice)
+    return notice
+
+
+def _supersede_dropped_categories(notice: ConsentNotice) -> None:
+    covered = set(notice.categories)
+    for state in ConsentState.objects.select_for_update().select_related("subject").order_by("subject_id"):
+        dropped = sorted(c for c in state.granted if c not in covered)
+        if dropped:
+            _append(
+                subject=state.subject,
+                state=state,
+                kind=ConsentEvent.Kind.SUPERSEDED,
+                notice=notice,
+                categories=dropped,
+                excluded_apps=state.excluded_apps,
+                channel=ConsentEvent.Channel.SYSTEM,
+            )
+
+
+# --- Allowlist and retention --------------------------------------------------
+
+# Bundle ids (com.example.App) and executable names (Code.exe, firefox). No
+# wildcards, spaces or path separators: an entry names exactly one application.
+APP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,199}$")
+
+
+def _clean_app_id(app_id: str) -> str:
+    value = (app_id or "").strip()
+    if not value:
+        raise ApiError("invalid_app_id", "The application id cannot be empty.")
+    if any(ch in value for ch in "*?%[]"):
+        raise ApiError("invalid_app_id", f"Wildcards are not allowed in application ids ({value!r}); name one application.")
+    if not APP_ID.match(value):
+        raise ApiError(
+            "invalid_app_id",
+            f"{value!r} is not a bundle id or executable name (letters, digits, '.', '_', '+', '-'; no spaces).",
+        )
+    return value
+
+
+def _app_snapshot(app: AllowedApplication) -> dict[str, Any]:
+    return {"app_id": app.app_id, "display_name": app.display_name, "categories": list(app.categories)}
+
+
+def allowlist_add(*, actor: User, app_id: str, display_name: str, categories: Iterable[str]) -> AllowedApplication:
+    """Permit capture on one application for the given categories."""
+    _require_officer(actor)
+    app_id = _clean_app_id(app_id)
+    name = (display_name or "").strip()
+    if not name:
+        raise ApiError("invalid_display_name", "The display name cannot be empty.")
+    wanted = _clean_categories(categories)
+    with transaction.atomic():
+        if AllowedApplication.objects.filter(app_id=app_id).exists():
+            raise ApiError("app_exists", f"{app_id} is already on the allowlist.", status_code=409)
+        app = AllowedApplication.objects.create(app_id=app_id, display_name=name, categories=wanted)
+        audit_record(actor=actor, action="allowlist.added", target=f"app:{app_id}", detail={"old": None, "new": _app_snapshot(app)})
+    return app
+
+
+def allowlist_update(
+    *, actor: User, app: AllowedApplication, display_name: str | None = None, categories: Iterable[str] | None = None
+) -> AllowedApplication:
+    """Change an allowed application's display name or permitted categories."""
+    _require_officer(actor)
+    with transaction.atomic():
+        app = AllowedApplication.objects.select_for_update().get(pk=app.pk)
+        old = _app_snapshot(app)
+        if display_name is not None:
+            name = display_name.strip()
+            if not name:
+                raise ApiError("invalid_display_name", "The display name cannot be empty.")
+            app.display_name = name
+        if categories is not None:
+            app.categories = _clean_categories(categories)
+        app.save()
+        audit_record(actor=actor, action="allowlist.updated", target=f"app:{app.app_id}", detail={"old": old, "new": _app_snapshot(app)})
+    return app
+
+
+def allowlist_remove(*, actor: User, app: AllowedApplication) -> None:
+    """Stop capture on an application; ingestion refuses its events from now on."""
+    _require_officer(actor)
+    with transaction.atomic():
+        app = AllowedApplication.objects.select_for_update().get(pk=app.pk)
+        old = _app_snapshot(app)
+        app.delete()
+        audit_record(actor=actor, action="allowlist.removed", target=f"app:{old['app_id']}", detail={"old": old, "new": None})
+
+
+MAX_RETENTION_DAYS = 3650
+
+
+def retention_set(*, actor: User, rules: dict[str, Any]) -> list[RetentionRule]:
+    """Set the maximum age for the categories given; the others keep their rule."""
+    _require_officer(actor)
+    if not rules:
+        raise ApiError("no_rules", "Give at least one category and its maximum age in days.")
+    _clean_categories(rules)
+    cleaned: dict[str, int] = {}
+    for category, days in rules.items():
+        if isinstance(days, bool) or not isinstance(days, int):
+            raise ApiError("invalid_retention", f"{category}: the maximum age must be a whole number of days.")
+        if days < 1 or days > MAX_RETENTION_DAYS:
+            raise ApiError("invalid_retention", f"{category}: the maximum age must be between 1 and {MAX_RETENTION_DAYS} days, not {days}.")
+        cleaned[category] = days
+    with transaction.atomic():
+        existing = {r.category: r for r in RetentionRule.objects.select_for_update()}
+        old = {c: r.max_age_days for c, r in existing.items()}
+        for category, days in cleaned.items():
+            rule = existing.get(category)
+            if rule is None:
+                RetentionRule.objects.create(category=category, max_age_days=days)
+            elif rule.max_age_days != days:
+                rule.max_age_days = days
+                rule.save()
+        new = dict(RetentionRule.objects.values_list("category", "max_age_days"))
+        audit_record(actor=actor, action="retention.changed", target="retention", detail={"old": old, "new": new})
+    return list(RetentionRule.objects.all())
+
+
+def consent_set_choices(
+    *, employee: User, categories: Iterable[str], notice_version: int, channel: str = ConsentEvent.Channel.PORTAL
+) -> list[ConsentEvent]:
+    """Make the employee's granted categories exactly ``categories``: one withdrawal and one grant at most, atomically."""
+    _require_employee(employee)
+    wanted = set(categories)
+    if wanted:
+        _clean_categories(wanted)
+    events: list[ConsentEvent] = []
+    with transaction.atomic():
+        held = set(_locked_state(subject_for_employee(employee)).granted)
+        if held - wanted:
+            events.append(consent_withdraw(employee=employee, categories=sorted(held - wanted), channel=channel))
+        if wanted - held:
+            events.append(
+                consent_grant(employee=employee, categories=sorted(wanted - held), notice_version=notice_version, channel=channel)
+            )
+    return events

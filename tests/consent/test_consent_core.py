@@ -41,7 +41,7 @@ def test_audit_entries_name_the_pseudonym_not_the_username(alice, notice):
 @pytest.mark.parametrize(
     ("call", "code"),
     [
-        (lambda a: consent_grant(employee=a, categories=["mouse"], notice_version=2), "notice_superseded"),
+        (lambda a: consent_grant(employee=a, categories=["mouse"], notice_version=2), "unknown_notice_version"),
         (lambda a: consent_grant(employee=a, categories=["telepathy"], notice_version=1), "unknown_category"),
         (lambda a: consent_withdraw(employee=a, categories=["mouse"]), "not_granted"),
         (lambda a: consent_withdraw(employee=a), "nothing_to_withdraw"),
