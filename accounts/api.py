@@ -12,11 +12,10 @@ from accounts.models import Role
 from accounts.permissions import IsAdmin
 from accounts.selectors import user_for_admin, users_for_admin
 from accounts.services import api_token_create, login_attempt, user_create, user_set_active, user_set_roles
+from config.exceptions import ApiError
+from config.schema import ErrorSerializer
 
-
-class ErrorSerializer(serializers.Serializer):
-    error = serializers.CharField()
-    detail = serializers.CharField()
+__all__ = ["ErrorSerializer"]  # other apps import it from here too
 
 
 class AuthTokenCreateApi(APIView):
@@ -113,8 +112,6 @@ class UserUpdateApi(APIView):
         user = user_for_admin(actor=request.user, username=username)
         if "roles" in data.validated_data:
             if user.pk == request.user.pk and Role.ADMIN not in data.validated_data["roles"]:
-                from config.exceptions import ApiError
-
                 raise ApiError("cannot_remove_own_admin", "You cannot remove the admin role from your own account.")
             user = user_set_roles(actor=request.user, user=user, roles=data.validated_data["roles"])
         if "is_active" in data.validated_data:

@@ -9,6 +9,17 @@ from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as BaseAutoSchema
+from rest_framework import serializers
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every 4xx answer; use it in ``extend_schema(responses=...)``."""
+
+    error = serializers.CharField(help_text="Stable machine-readable code, e.g. `consent_required`.")
+    detail = serializers.CharField(help_text="What went wrong, for people.")
+
+    class Meta:
+        ref_name = "Error"
 
 
 class AutoSchema(BaseAutoSchema):
