@@ -228,3 +228,16 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Collection ---------------------------------------------------------------
+# Capture-client tokens, upload rate limits and the key that wraps per-subject data keys.
+COLLECTION_TOKEN_LIFETIME_SECONDS = env_int("COLLECTION_TOKEN_LIFETIME_SECONDS", 600, minimum=60, maximum=3600)
+COLLECTION_TOKEN_LEEWAY_SECONDS = env_int("COLLECTION_TOKEN_LEEWAY_SECONDS", 30, minimum=0, maximum=300)
+# Token bucket per device: sustained uploads per minute, and the burst allowed.
+COLLECTION_RATE_LIMIT_PER_MINUTE = env_int("COLLECTION_RATE_LIMIT_PER_MINUTE", 120, minimum=1)
+COLLECTION_RATE_LIMIT_BURST = env_int("COLLECTION_RATE_LIMIT_BURST", 20, minimum=1)
+# MASTER_KEY (base64 of 32 bytes) wins over the file named by MASTER_KEY_FILE above.
+# That file is read when first needed, not here, so only development
+# (MASTER_KEY_AUTOCREATE, on with DEBUG) creates it when it is missing.
+MASTER_KEY = env_str("MASTER_KEY", "")
+MASTER_KEY_AUTOCREATE = env_bool("MASTER_KEY_AUTOCREATE", DEBUG)

@@ -1,0 +1,162 @@
+"""The ``capture/v1`` upload format as msgspec structs.
+
+Decoding is validation: unknown fields and unknown event types are errors
+(``forbid_unknown_fields``, a tagged union on ``type``), numbers are bounded
+(which also refuses NaN, infinities and absurd magnitudes), strings have
+maximum lengths, and a batch holds at most 5,000 events.  A failure names
+the event index and the field (``$.events[12].x``).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Annotated, Literal
+
+import msgspec
+
+MAX_EVENTS = 5000
+MAX_BODY_BYTES = 2 * 1024 * 1024
+
+# Unix seconds between 2000-01-01 and 2100-01-01: anything else is a client bug.
+Timestamp = Annotated[float, msgspec.Meta(ge=946684800.0, le=4102444800.0)]
+Coordinate = Annotated[float, msgspec.Meta(ge=-1_000_000.0, le=1_000_000.0)]
+Delta = Annotated[float, msgspec.Meta(ge=-100_000.0, le=100_000.0)]
+AppId = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Button = Literal["left", "right", "middle", "back", "forward", "other"]
+
+
+class Base(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, tag_field="type"):
+    pass
+
+
+class InputField(msgspec.Struct, forbid_unknown_fields=True):
+    role: Annotated[str, msgspec.Meta(max_length=64)]
+    secure: bool
+
+
+class MouseMove(Base, tag="mouse.move"):
+    timestamp: Timestamp
+    app: AppId
+    x: Coordinate
+    y: Coordinate
+
+
+class MouseDown(Base, tag="mouse.down"):
+    timestamp: Timestamp
+    app: AppId
+    x: Coordinate
+    y: Coordinate
+    button: Button
+
+
+class MouseUp(Base, tag="mouse.up"):
+    timestamp: Timestamp
+    app: AppId
+    x: Coordinate
+    y: Coordinate
+    button: Button
+
+
+class MouseScroll(Base, tag="mouse.scroll"):
+    timestamp: Timestamp
+    app: AppId
+    x: Coordinate
+    y: Coordinate
+    dx: Delta
+    dy: Delta
+
+
+class KeyDown(Base, tag="key.down"):
+    timestamp: Timestamp
+    app: AppId
+    key_name: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    key_char: Annotated[str, msgspec.Meta(max_length=16)] | None = None
+    key_vk: Annotated[int, msgspec.Meta(ge=0, le=65535)] | None = None
+    field: InputField | None = None
+
+
+class KeyUp(Base, tag="key.up"):
+    timestamp: Timestamp
+    app: AppId
+    key_name: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    key_char: Annotated[str, msgspec.Meta(max_length=16)] | None = None
+    key_vk: Annotated[int, msgspec.Meta(ge=0, le=65535)] | None = None
+    field: InputField | None = None
+
+
+class KeyType(Base, tag="key.type"):
+    timestamp: Timestamp
+    app: AppId
+    text: Annotated[str, msgspec.Meta(max_length=4096)]
+    field: InputField | None = None
+
+
+class WindowFocus(Base, tag="window.focus"):
+    timestamp: Timestamp
+    app: AppId
+    title: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
+    url: Annotated[str, msgspec.Meta(max_length=4096)] | None = None
+    private: bool | None = None
+
+
+Event = MouseMove | MouseDown | MouseUp | MouseScroll | KeyDown | KeyUp | KeyType | WindowFocus
+KeyEvent = KeyDown | KeyUp
+
+
+class UploadBatch(msgspec.Struct, forbid_unknown_fields=True):
+    batch_id: uuid.UUID
+    schema: Literal["capture/v1"]
+    events: Annotated[list[Event], msgspec.Meta(max_length=MAX_EVENTS)]
+
+
+CATEGORY_OF_TYPE = {
+    MouseMove: "mouse",
+    MouseDown: "clicks",
+    MouseUp: "clicks",
+    MouseScroll: "clicks",
+    KeyType: "keystrokes",
+    WindowFocus: "app_focus",
+    # KeyDown and KeyUp are "keystrokes", or "keystroke_timing" alone (decided per app).
+}
+
+_batch_decoder = msgspec.json.Decoder(UploadBatch)
+_chunk_encoder = msgspec.msgpack.Encoder()
+_chunk_decoder = msgspec.msgpack.Decoder(list[Event])
+_PATH = re.compile(r"`\$\.events\[(\d+)\](?:\.(\w+))?")
+_UNKNOWN = re.compile(r"unknown field `([^`]*)`")
+
+
+class BatchInvalid(Exception):
+    def __init__(self, message: str, event_index: int | None, field: str | None):
+        super().__init__(message)
+        self.message = message
+        self.event_index = event_index
+        self.field = field
+
+
+def decode_batch(body: bytes) -> UploadBatch:
+    """Parse and validate an upload body, or raise ``BatchInvalid`` saying where."""
+    try:
+        return _batch_decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        match = _PATH.search(message)
+        unknown = _UNKNOWN.search(message)
+        index = int(match.group(1)) if match else None
+        field = unknown.group(1) if unknown else (match.group(2) if match else None)
+        raise BatchInvalid(message, index, field) from None
+    except msgspec.DecodeError as exc:
+        raise BatchInvalid(f"The body is not valid JSON: {exc}", None, None) from None
+
+
+def encode_events(events: list) -> bytes:
+    return _chunk_encoder.encode(events)
+
+
+def decode_events(data: bytes) -> list:
+    return _chunk_decoder.decode(data)
+
+
+def event_to_builtins(event) -> dict:
+    return msgspec.to_builtins(event)

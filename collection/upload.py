@@ -1,0 +1,52 @@
+"""Reading an upload body within the 2 MiB limit, before and after gzip."""
+
+from __future__ import annotations
+
+import zlib
+
+from collection.schema import MAX_BODY_BYTES
+from config.exceptions import ApiError
+
+
+def _too_large() -> ApiError:
+    return ApiError(
+        "too_large", f"The batch exceeds {MAX_BODY_BYTES} bytes uncompressed; send fewer events.", status_code=413
+    )
+
+
+def declared_length(meta: dict) -> int:
+    """The Content-Length, refusing a missing or oversized one before anything is read."""
+    raw = meta.get("CONTENT_LENGTH") or ""
+    try:
+        length = int(raw)
+    except ValueError:
+        raise ApiError("length_required", "Send a Content-Length header.", status_code=411) from None
+    if length < 0:
+        raise ApiError("length_required", "The Content-Length is invalid.", status_code=400)
+    if length > MAX_BODY_BYTES:
+        raise _too_large()
+    return length
+
+
+def read_body(stream, *, length: int, encoding: str) -> bytes:
+    """The uncompressed body, at most ``MAX_BODY_BYTES``; gzip is expanded with a hard cap."""
+    raw = stream.read(length)
+    if len(raw) != length:
+        raise ApiError("malformed_request", "The body is shorter than its Content-Length.")
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return raw
+    if encoding != "gzip":
+        raise ApiError("unsupported_encoding", "Content-Encoding must be gzip or absent.", status_code=415)
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        body = inflater.decompress(raw, MAX_BODY_BYTES + 1)
+    except zlib.error:
+        raise ApiError("bad_gzip", "The body is not valid gzip.") from None
+    if len(body) > MAX_BODY_BYTES or inflater.unconsumed_tail:
+        raise _too_large()
+    if not inflater.eof:
+        raise ApiError("bad_gzip", "The gzip stream is truncated.")
+    if inflater.unused_data:
+        raise ApiError("bad_gzip", "There is data after the end of the gzip stream.")
+    return body

@@ -1,0 +1,85 @@
+"""Portal pages: the employee's capture devices and the data stored about them."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import Role
+from collection.api import export_response
+from collection.models import Platform
+from collection.selectors import device_for_employee, devices_for_employee
+from collection.services import device_enroll, device_revoke, my_data_export, my_data_summary
+from config.exceptions import ApiError
+from consent.models import DataCategory
+
+
+def employee_required(view):
+    @wraps(view)
+    @login_required
+    def wrapped(request, *args, **kwargs):
+        if not request.user.has_role(Role.EMPLOYEE):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@employee_required
+@require_http_methods(["GET", "POST"])
+def devices(request):
+    """List, enroll (the secret is shown on this one response only) and revoke capture devices."""
+    new_secret = None
+    new_device = None
+    if request.method == "POST":
+        try:
+            new_device, new_secret = device_enroll(
+                employee=request.user, name=request.POST.get("name", ""), platform=request.POST.get("platform", "")
+            )
+        except ApiError as exc:
+            messages.error(request, exc.detail)
+            return redirect("collection:devices")
+    response = render(
+        request,
+        "collection/devices.html",
+        {
+            "devices": devices_for_employee(employee=request.user),
+            "platforms": Platform.choices,
+            "new_device": new_device,
+            "new_secret": new_secret,
+        },
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@employee_required
+@require_POST
+def device_revoke_view(request, device_id):
+    device = device_for_employee(employee=request.user, device_id=device_id)
+    device_revoke(employee=request.user, device=device)
+    messages.success(request, f"{device.name} is revoked; it can no longer upload.")
+    return redirect("collection:devices")
+
+
+@employee_required
+@require_GET
+def my_data(request):
+    """Counts per category and application and the date range of what is stored; viewing is audited."""
+    summary = my_data_summary(employee=request.user)
+    labels = dict(DataCategory.choices)
+    categories = [
+        {"value": c, "label": labels.get(c, c), "events": n} for c, n in sorted(summary["categories"].items())
+    ]
+    return render(request, "collection/my_data.html", {"summary": summary, "categories": categories})
+
+
+@employee_required
+@require_POST
+def my_data_download(request):
+    return export_response(my_data_export(employee=request.user))
