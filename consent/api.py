@@ -446,9 +446,13 @@ def _group_out(group) -> dict | None:
     if group is None:
         return None
     if group.suppressed:
-        return {"name": group.name, "employees": group.label, "suppressed": True, "granted": None, "rates": None, "any_rate": None}
+        return {
+            "name": group.name, "label": group.label, "employees": None, "suppressed": True,
+            "granted": None, "rates": None, "any_rate": None,
+        }
     return {
         "name": group.name,
+        "label": group.label,
         "employees": group.employees,
         "suppressed": False,
         "granted": group.granted,
@@ -459,7 +463,8 @@ def _group_out(group) -> dict | None:
 
 class StatsGroupSerializer(serializers.Serializer):
     name = serializers.CharField()
-    employees = serializers.CharField(help_text='A count, or "fewer than 5" when the group is suppressed.')
+    label = serializers.CharField(help_text='The group size as shown: a count, or "fewer than 5" when suppressed.')
+    employees = serializers.IntegerField(allow_null=True, help_text="Null when the group is suppressed.")
     suppressed = serializers.BooleanField()
     granted = serializers.DictField(child=serializers.IntegerField(), allow_null=True)
     rates = serializers.DictField(child=serializers.FloatField(), allow_null=True)
