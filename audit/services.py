@@ -1,4 +1,4 @@
-"""Writing to the audit log.
+"""Writing to the audit log, and signing checkpoints of it.
 
 Every other app records its governance changes, data reads and erasure steps
 with ``audit_record`` inside the same ``transaction.atomic`` block as the
@@ -10,14 +10,20 @@ never has gaps.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone as dt_timezone
+import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import rfc8785
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from audit.models import AuditEntry, AuditHead
+from audit.models import AuditCheckpoint, AuditEntry, AuditHead
+from audit.tree import StoredTree, log_size, tree_sync
+from signing.keyring import Purpose, b64url, keyring
+
+logger = logging.getLogger("audit")
 
 SYSTEM_ACTOR = "system"
 
@@ -36,13 +42,11 @@ def actor_label(actor: Any) -> str:
 
 def format_ts(moment: datetime) -> str:
     """RFC 3339 UTC with microseconds and a ``Z`` suffix."""
-    return moment.astimezone(dt_timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def leaf_bytes(*, seq: int, ts: str, actor: str, action: str, target: str, detail: dict) -> bytes:
-    return rfc8785.dumps(
-        {"seq": seq, "ts": ts, "actor": actor, "action": action, "target": target, "detail": detail}
-    )
+    return rfc8785.dumps({"seq": seq, "ts": ts, "actor": actor, "action": action, "target": target, "detail": detail})
 
 
 def leaf_hash(leaf: bytes) -> bytes:
@@ -52,7 +56,8 @@ def leaf_hash(leaf: bytes) -> bytes:
 def _head_for_update() -> AuditHead:
     head = AuditHead.objects.select_for_update().filter(pk=1).first()
     if head is None:
-        AuditHead.objects.get_or_create(pk=1)
+        # ON CONFLICT DO NOTHING: two first writers must not fail each other.
+        AuditHead.objects.bulk_create([AuditHead(pk=1, size=0)], ignore_conflicts=True)
         head = AuditHead.objects.select_for_update().get(pk=1)
     return head
 
@@ -62,7 +67,8 @@ def audit_record(*, actor: Any, action: str, target: str, detail: dict[str, Any]
 
     Call it inside the caller's transaction.  The head row stays locked until
     that transaction ends, so concurrent writers take consecutive numbers and
-    the order of ``seq`` is the order of commits.
+    the order of ``seq`` is the order of commits.  Nothing else happens on
+    append: the Merkle tree is brought up to date lazily (``tree_sync``).
     """
     detail = detail or {}
     label = actor_label(actor)
@@ -86,3 +92,40 @@ def audit_record(*, actor: Any, action: str, target: str, detail: dict[str, Any]
         )
         AuditHead.objects.filter(pk=1).update(size=seq + 1)
     return entry
+
+
+class CheckpointRefused(RuntimeError):
+    """The stored log no longer matches an earlier checkpoint; a new one would hide that."""
+
+
+def checkpoint_create(*, only_if_grown: bool = False) -> AuditCheckpoint:
+    """Sign and store a checkpoint of the log as it is now.
+
+    Incremental: only leaves added since the last checkpoint are read.  Before
+    signing, the tree must still reproduce the previous checkpoint's root; if
+    it does not, nothing is signed.  With ``only_if_grown`` (the periodic
+    task), an unchanged log returns the previous checkpoint instead.
+    """
+    tree_sync()
+    size = log_size()
+    tree = StoredTree(size)
+    previous = AuditCheckpoint.objects.order_by("-size", "-id").first()
+    if previous is not None:
+        if previous.size > size:
+            raise CheckpointRefused(f"the log has {size} entries but checkpoint {previous.pk} covers {previous.size}")
+        if only_if_grown and previous.size == size:
+            return previous
+        if tree.root(previous.size).hex() != previous.root_hash:
+            logger.critical("audit log does not match checkpoint %s (size %s)", previous.pk, previous.size)
+            raise CheckpointRefused(f"the stored log no longer matches checkpoint {previous.pk} (size {previous.size})")
+    key = keyring(Purpose.AUDIT).current()
+    now = timezone.now()
+    body = {
+        "origin": settings.SERVICE_ORIGIN,
+        "size": size,
+        "root_hash": tree.root(size).hex(),
+        "timestamp": format_ts(now),
+        "kid": key.kid,
+    }
+    signature = b64url(key.sign(rfc8785.dumps(body)))
+    return AuditCheckpoint.objects.create(**body, signature=signature, created_at=now)

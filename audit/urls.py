@@ -1,7 +1,11 @@
 """Portal pages of the audit app."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from audit import views
 
 app_name = "audit"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.console, name="console"),
+]

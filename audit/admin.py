@@ -1,0 +1,36 @@
+"""The audit log in the Django admin: visible, never editable, by anybody."""
+
+from django.contrib import admin
+
+from audit.models import AuditCheckpoint, AuditEntry
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return bool(request.user.is_active and request.user.is_staff)
+
+    def has_module_permission(self, request) -> bool:
+        return self.has_view_permission(request)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(_ReadOnlyAdmin):
+    list_display = ("seq", "ts", "actor", "action", "target")
+    list_filter = ("action",)
+    search_fields = ("actor", "action", "target")
+    date_hierarchy = "ts"
+    show_full_result_count = False
+
+
+@admin.register(AuditCheckpoint)
+class AuditCheckpointAdmin(_ReadOnlyAdmin):
+    list_display = ("id", "size", "root_hash", "timestamp", "kid")

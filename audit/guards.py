@@ -1,0 +1,121 @@
+"""Database triggers that make the audit tables append-only.
+
+Entries, cached tree nodes and checkpoints refuse UPDATE and DELETE (and, on
+PostgreSQL, TRUNCATE).  The migration that installs them imports the SQL from
+here.  Deployments on PostgreSQL should additionally run the application
+under a role without UPDATE, DELETE or TRUNCATE privileges on these tables
+(see ``audit/README.md``): a trigger can be dropped by the table's owner, a
+missing privilege cannot be worked around by the application.
+
+``guards_suspended`` lifts the triggers for the test suite's database flush
+and for tamper tests; it refuses to run on anything but a test database.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+GUARDED_TABLES = ("audit_auditentry", "audit_auditnode", "audit_auditcheckpoint")
+
+MESSAGE = "audit log tables are append-only"
+
+PG_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '{MESSAGE}: % on % refused', TG_OP, TG_TABLE_NAME
+        USING ERRCODE = 'insufficient_privilege';
+END;
+$$;
+"""
+
+
+def postgresql_install() -> list[str]:
+    statements = [PG_FUNCTION]
+    for table in GUARDED_TABLES:
+        statements += [
+            f"DROP TRIGGER IF EXISTS {table}_no_change ON {table};",
+            f"CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION audit_refuse_change();",
+            f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table};",
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();",
+        ]
+    return statements
+
+
+def postgresql_uninstall() -> list[str]:
+    statements = []
+    for table in GUARDED_TABLES:
+        statements += [
+            f"DROP TRIGGER IF EXISTS {table}_no_change ON {table};",
+            f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table};",
+        ]
+    return [*statements, "DROP FUNCTION IF EXISTS audit_refuse_change();"]
+
+
+def sqlite_install() -> list[str]:
+    statements = []
+    for table in GUARDED_TABLES:
+        for operation in ("UPDATE", "DELETE"):
+            name = f"{table}_no_{operation.lower()}"
+            statements += [
+                f"DROP TRIGGER IF EXISTS {name};",
+                f"CREATE TRIGGER {name} BEFORE {operation} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}: {operation} on {table} refused'); END;",
+            ]
+    return statements
+
+
+def sqlite_uninstall() -> list[str]:
+    return [
+        f"DROP TRIGGER IF EXISTS {table}_no_{operation};"
+        for table in GUARDED_TABLES
+        for operation in ("update", "delete")
+    ]
+
+
+def install(connection) -> None:
+    _run(connection, {"postgresql": postgresql_install, "sqlite": sqlite_install})
+
+
+def uninstall(connection) -> None:
+    _run(connection, {"postgresql": postgresql_uninstall, "sqlite": sqlite_uninstall})
+
+
+def _run(connection, by_vendor) -> None:
+    make = by_vendor.get(connection.vendor)
+    if make is None:  # other databases: rely on the runtime role's privileges
+        return
+    with connection.cursor() as cursor:
+        for statement in make():
+            cursor.execute(statement)
+
+
+def is_test_database(connection) -> bool:
+    name = str(connection.settings_dict.get("NAME") or "")
+    if connection.vendor == "sqlite":
+        return name == ":memory:" or "mode=memory" in name or name.split("/")[-1].startswith("test")
+    return name.startswith("test_")
+
+
+@contextmanager
+def guards_suspended(connection):
+    """Lift the append-only triggers inside the block. Test databases only."""
+    if not is_test_database(connection):
+        raise RuntimeError("The audit log guards can only be suspended on a test database.")
+    if connection.vendor == "postgresql":
+        # Triggers in the default ("origin") mode do not fire for a replica
+        # session; setting it needs a superuser, which the test suite has.
+        with connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = replica")
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SET session_replication_role = DEFAULT")
+    else:
+        uninstall(connection)
+        try:
+            yield
+        finally:
+            install(connection)

@@ -1,0 +1,144 @@
+"""Reads of the audit log, each with its permission rule: only auditors read it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import QuerySet
+
+from accounts.models import Role
+from audit.models import AuditCheckpoint, AuditEntry
+from audit.tree import StoredTree, log_size
+from config.exceptions import ApiError, NotFound
+
+FILTERS = ("from_seq", "to_seq", "since", "until", "actor", "action", "target")
+
+
+class AuditForbidden(ApiError):
+    status_code = 403
+
+    def __init__(self):
+        super().__init__("permission_denied", "Only auditors can read the audit log.")
+
+
+def _require_auditor(actor) -> None:
+    if not (actor is not None and getattr(actor, "is_authenticated", False) and actor.has_role(Role.AUDITOR)):
+        raise AuditForbidden()
+
+
+@dataclass(frozen=True)
+class EntryFilter:
+    """A selection of the log. ``to_seq`` is inclusive, ``since`` inclusive, ``until`` exclusive."""
+
+    from_seq: int | None = None
+    to_seq: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    actor: str | None = None
+    action: str | None = None
+    target: str | None = None
+
+    def as_query(self) -> dict[str, str]:
+        out = {}
+        for name in FILTERS:
+            value = getattr(self, name)
+            if value is not None and value != "":
+                out[name] = value.isoformat() if isinstance(value, datetime) else str(value)
+        return out
+
+
+def entries_for_actor(*, actor, selection: EntryFilter, size: int | None = None) -> tuple[QuerySet[AuditEntry], int]:
+    """The entries an auditor selected, in ``seq`` order, and the log size they were cut at.
+
+    Capping at the size read up front gives an export a consistent end even
+    while writers append.
+    """
+    _require_auditor(actor)
+    size = log_size() if size is None else size
+    if selection.from_seq is not None and selection.from_seq > size:
+        raise ApiError(
+            "from_seq_out_of_range", f"from_seq {selection.from_seq} is beyond the end of the log (size {size})."
+        )
+    if selection.from_seq is not None and selection.to_seq is not None and selection.to_seq < selection.from_seq:
+        raise ApiError("invalid_range", f"to_seq {selection.to_seq} is before from_seq {selection.from_seq}.")
+    if selection.since and selection.until and selection.until <= selection.since:
+        raise ApiError("invalid_range", "until must be later than since.")
+    qs = AuditEntry.objects.filter(seq__lt=size)
+    if selection.from_seq is not None:
+        qs = qs.filter(seq__gte=selection.from_seq)
+    if selection.to_seq is not None:
+        qs = qs.filter(seq__lte=selection.to_seq)
+    if selection.since is not None:
+        qs = qs.filter(ts__gte=selection.since)
+    if selection.until is not None:
+        qs = qs.filter(ts__lt=selection.until)
+    for name in ("actor", "action", "target"):
+        value = getattr(selection, name)
+        if value:
+            qs = qs.filter(**{name: value})
+    return qs.order_by("seq"), size
+
+
+def entry_leaves(qs: QuerySet[AuditEntry], *, chunk_size: int = 2000) -> Iterator[str]:
+    """The leaf text of each selected entry, streamed from the database."""
+    return qs.values_list("leaf", flat=True).iterator(chunk_size=chunk_size)
+
+
+def checkpoints_for_actor(*, actor) -> QuerySet[AuditCheckpoint]:
+    _require_auditor(actor)
+    return AuditCheckpoint.objects.order_by("-size", "-id")
+
+
+def checkpoint_latest(*, actor) -> AuditCheckpoint:
+    checkpoint = checkpoints_for_actor(actor=actor).first()
+    if checkpoint is None:
+        raise NotFound("No checkpoint has been made yet.")
+    return checkpoint
+
+
+def _check_size(name: str, value: int, size: int, *, allow_zero: bool) -> None:
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ApiError("invalid_size", f"{name} must be {'0 or more' if allow_zero else 'at least 1'}, not {value}.")
+    if value > size:
+        raise ApiError("size_out_of_range", f"{name} {value} does not exist: the log has {size} entries.")
+
+
+def inclusion_proof_for_actor(*, actor, seq: int, size: int | None) -> dict:
+    """RFC 6962 §2.1.1 audit path of entry ``seq`` in the tree of ``size`` entries (default: the whole log)."""
+    _require_auditor(actor)
+    tree = StoredTree.for_current_log()
+    size = tree.size if size is None else size
+    _check_size("size", size, tree.size, allow_zero=False)
+    if not 0 <= seq < size:
+        raise ApiError("seq_out_of_range", f"seq {seq} is not in a tree of size {size} (valid: 0..{size - 1}).")
+    proof, leaf_hash, root = tree.inclusion_proof(seq, size)
+    leaf = AuditEntry.objects.filter(seq=seq).values_list("leaf", flat=True).first()
+    return {
+        "leaf_index": seq,
+        "tree_size": size,
+        "leaf_hash": leaf_hash.hex(),
+        "root_hash": root.hex(),
+        "proof": [h.hex() for h in proof],
+        "leaf": leaf,
+    }
+
+
+def consistency_proof_for_actor(*, actor, first: int, second: int | None) -> dict:
+    """RFC 6962 §2.1.2 proof that the tree of ``first`` entries is a prefix of the one of ``second``."""
+    _require_auditor(actor)
+    tree = StoredTree.for_current_log()
+    second = tree.size if second is None else second
+    _check_size("second", second, tree.size, allow_zero=True)
+    _check_size("first", first, tree.size, allow_zero=True)
+    if first > second:
+        raise ApiError("invalid_range", f"first ({first}) must not be larger than second ({second}).")
+    proof, first_root, second_root = tree.consistency_proof(first, second)
+    return {
+        "first": first,
+        "second": second,
+        "first_root_hash": first_root.hex(),
+        "second_root_hash": second_root.hex(),
+        "proof": [h.hex() for h in proof],
+    }

@@ -1,0 +1,106 @@
+"""The auditor console: browse and filter the log, see the latest checkpoint and whether the log verifies."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from accounts.models import Role
+from audit.selectors import EntryFilter, entries_for_actor
+from audit.services import CheckpointRefused, checkpoint_create
+from audit.tree import log_size
+from audit.verification import audit_log_verify
+from config.exceptions import ApiError
+
+PAGE_SIZE = 50
+# Logs up to this size are verified when the console opens; larger ones on request.
+INLINE_VERIFY_MAX = 20_000
+VERIFICATION_CACHE_KEY = "audit:console:verification"
+VERIFICATION_CACHE_SECONDS = 600
+
+
+class FilterForm(forms.Form):
+    since = forms.DateTimeField(required=False, help_text="from (UTC)")
+    until = forms.DateTimeField(required=False, help_text="until, exclusive (UTC)")
+    actor = forms.CharField(required=False, max_length=200)
+    action = forms.CharField(required=False, max_length=100)
+    target = forms.CharField(required=False, max_length=300)
+    from_seq = forms.IntegerField(required=False, min_value=0, max_value=2**63 - 1)
+    to_seq = forms.IntegerField(required=False, min_value=0, max_value=2**63 - 1)
+
+
+def _verification(*, size: int, refresh: bool = False) -> dict | None:
+    report = None if refresh else cache.get(VERIFICATION_CACHE_KEY)
+    if report is None and (refresh or size <= INLINE_VERIFY_MAX):
+        report = audit_log_verify().as_dict()
+        cache.set(VERIFICATION_CACHE_KEY, report, VERIFICATION_CACHE_SECONDS)
+    return report
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def console(request):
+    if not request.user.has_role(Role.AUDITOR):
+        raise PermissionDenied
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "checkpoint":
+            try:
+                checkpoint = checkpoint_create()
+                messages.success(request, f"Checkpoint signed at size {checkpoint.size}.")
+            except CheckpointRefused as exc:
+                messages.error(request, f"No checkpoint signed: {exc}")
+        elif action == "verify":
+            report = _verification(size=log_size(), refresh=True)
+            if report and report["ok"]:
+                messages.success(request, f"The stored log verifies ({report['entries_checked']} entries).")
+            else:
+                messages.error(request, "The stored log does NOT verify.")
+        else:
+            messages.error(request, "Unknown action.")
+        return redirect(f"{reverse('audit:console')}?{request.GET.urlencode()}" if request.GET else "audit:console")
+
+    form = FilterForm(request.GET or None)
+    selection = EntryFilter()
+    if form.is_bound and form.is_valid():
+        selection = EntryFilter(**{k: v for k, v in form.cleaned_data.items() if v not in (None, "")})
+    entries, error, size = [], None, log_size()
+    older = None
+    if not form.is_bound or form.is_valid():
+        try:
+            qs, size = entries_for_actor(actor=request.user, selection=selection, size=size)
+            before = request.GET.get("before", "")
+            if before.isdigit():
+                qs = qs.filter(seq__lt=int(before))
+            entries = list(qs.order_by("-seq")[: PAGE_SIZE + 1])
+        except ApiError as exc:
+            error = exc.detail
+        if len(entries) > PAGE_SIZE:
+            entries = entries[:PAGE_SIZE]
+            older = urlencode({**selection.as_query(), "before": entries[-1].seq})
+    query = selection.as_query()
+    api_entries = reverse("audit-entries")
+    from audit.models import AuditCheckpoint
+
+    context = {
+        "form": form,
+        "entries": entries,
+        "error": error,
+        "size": size,
+        "older_query": older,
+        "latest_checkpoint": AuditCheckpoint.objects.order_by("-size", "-id").first(),
+        "verification": _verification(size=size),
+        "download_jsonl": f"{api_entries}?{urlencode({**query, 'format': 'jsonl'})}",
+        "download_csv": f"{api_entries}?{urlencode({**query, 'format': 'csv'})}",
+        "checkpoint_url": reverse("audit-checkpoint-latest"),
+        "jwks_url": reverse("jwks"),
+    }
+    return render(request, "audit/console.html", context)

@@ -1,0 +1,79 @@
+"""The database itself refuses to change or remove entries and checkpoints."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from audit.models import AuditCheckpoint, AuditEntry, AuditNode
+from audit.services import checkpoint_create
+
+
+def _refused(sql: str, params=()) -> str:
+    with pytest.raises(DatabaseError) as caught, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+    return str(caught.value)
+
+
+@pytest.mark.django_db
+def test_raw_sql_cannot_update_an_entry(record):
+    record(2)
+    message = _refused("UPDATE audit_auditentry SET actor = 'user:mallory' WHERE seq = 1")
+    assert "append-only" in message
+    assert AuditEntry.objects.get(seq=1).actor == "user:olivia"
+
+
+@pytest.mark.django_db
+def test_raw_sql_cannot_delete_an_entry(record):
+    record(2)
+    assert "append-only" in _refused("DELETE FROM audit_auditentry WHERE seq = 0")
+    assert "append-only" in _refused("DELETE FROM audit_auditentry")
+    assert AuditEntry.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_the_orm_cannot_change_entries_either(record):
+    record(1)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEntry.objects.filter(seq=0).update(target="t:forged")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEntry.objects.all().delete()
+    assert AuditEntry.objects.get(seq=0).target == "notice:0"
+
+
+@pytest.mark.django_db
+def test_checkpoints_and_tree_nodes_are_immutable(record, monkeypatch):
+    monkeypatch.setattr("audit.tree.CACHE_LEVEL", 1)
+    record(4)
+    checkpoint = checkpoint_create()
+    assert AuditNode.objects.exists()
+    assert "append-only" in _refused("UPDATE audit_auditcheckpoint SET size = 99")
+    assert "append-only" in _refused("DELETE FROM audit_auditcheckpoint")
+    assert "append-only" in _refused("UPDATE audit_auditnode SET hash = hash")
+    assert "append-only" in _refused("DELETE FROM audit_auditnode")
+    assert AuditCheckpoint.objects.get().size == checkpoint.size == 4
+
+
+@pytest.mark.django_db
+@pytest.mark.postgres
+def test_postgres_refuses_truncate(record, postgres_only):
+    record(1)
+    for table in ("audit_auditentry", "audit_auditcheckpoint", "audit_auditnode"):
+        assert "append-only" in _refused(f"TRUNCATE {table}")
+    assert AuditEntry.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_entries_read_only(record, adam, client):
+    record(1)
+    client.force_login(adam)
+    listing = client.get("/django-admin/audit/auditentry/")
+    assert listing.status_code == 200
+    assert b"notice.publish" in listing.content
+    page = client.get("/django-admin/audit/auditentry/0/change/")
+    assert page.status_code == 200
+    assert b'name="target"' not in page.content  # no editable field
+    assert client.get("/django-admin/audit/auditentry/add/").status_code == 403
+    assert client.post("/django-admin/audit/auditentry/0/delete/", {"post": "yes"}).status_code == 403
+    client.post("/django-admin/audit/auditentry/", {"action": "delete_selected", "_selected_action": ["0"], "post": "yes"})
+    assert AuditEntry.objects.filter(seq=0).exists()

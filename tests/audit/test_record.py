@@ -1,0 +1,60 @@
+"""Recording entries: the leaf format, gap-free numbering, rollback."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import rfc8785
+from django.db import transaction
+
+from audit import merkle
+from audit.models import AuditEntry, AuditHead
+from audit.services import audit_record
+
+
+@pytest.mark.django_db
+def test_entries_are_numbered_from_zero_with_canonical_leaves(record):
+    entries = record(3)
+    assert [e.seq for e in entries] == [0, 1, 2]
+    first = AuditEntry.objects.get(seq=0)
+    leaf = json.loads(first.leaf)
+    assert leaf == {
+        "seq": 0,
+        "ts": first.ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "actor": "user:olivia",
+        "action": "notice.publish",
+        "target": "notice:0",
+        "detail": {"i": 0},
+    }
+    assert first.leaf.encode() == rfc8785.dumps(leaf)
+    assert first.leaf.startswith('{"action":"notice.publish","actor":"user:olivia","detail":{"i":0},"seq":0,"target":"notice:0","ts":"')
+    assert bytes(first.leaf_hash) == merkle.hash_leaf(first.leaf.encode())
+    assert AuditHead.objects.get().size == 3
+
+
+@pytest.mark.django_db
+def test_a_user_actor_is_labelled_by_username(aaron):
+    entry = audit_record(actor=aaron, action="x.y", target="t:1", detail={"ü": "€"})
+    assert entry.actor == "user:aaron"
+    assert '"detail":{"ü":"€"}' in entry.leaf
+
+
+@pytest.mark.django_db
+def test_a_rolled_back_change_leaves_no_gap(record):
+    record(1)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        audit_record(actor="system", action="x.y", target="t:1")
+        raise RuntimeError("the change failed")
+    entry = record(1)[0]
+    assert entry.seq == 1
+    assert list(AuditEntry.objects.values_list("seq", flat=True)) == [0, 1]
+
+
+@pytest.mark.django_db
+def test_an_entry_needs_an_action_and_a_target():
+    with pytest.raises(ValueError):
+        audit_record(actor="system", action="", target="t")
+    with pytest.raises(ValueError):
+        audit_record(actor="system", action="a.b", target="")
+    assert AuditEntry.objects.count() == 0
