@@ -13,7 +13,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api import ErrorSerializer
+from config.schema import ErrorSerializer
 from accounts.permissions import IsEmployee, IsPrivacyOfficer
 from consent import selectors, services
 from consent.models import ConsentEvent, DataCategory
