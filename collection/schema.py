@@ -123,8 +123,8 @@ CATEGORY_OF_TYPE = {
 _batch_decoder = msgspec.json.Decoder(UploadBatch)
 _chunk_encoder = msgspec.msgpack.Encoder()
 _chunk_decoder = msgspec.msgpack.Decoder(list[Event])
-_PATH = re.compile(r"`\$\.events\[(\d+)\](?:\.(\w+))?")
-_UNKNOWN = re.compile(r"unknown field `([^`]*)`")
+_PATH = re.compile(r"`\$((?:\.\w+|\[\d+\])*)`")
+_UNKNOWN = re.compile(r"(?:unknown|missing required) field `([^`]*)`")
 
 
 class BatchInvalid(Exception):
@@ -141,10 +141,18 @@ def decode_batch(body: bytes) -> UploadBatch:
         return _batch_decoder.decode(body)
     except msgspec.ValidationError as exc:
         message = str(exc)
+        index, field = None, None
         match = _PATH.search(message)
+        if match:
+            parts = re.findall(r"\.(\w+)|\[(\d+)\]", match.group(1))
+            names = [name for name, _ in parts if name]
+            if len(parts) >= 2 and parts[0][0] == "events" and parts[1][1]:
+                index = int(parts[1][1])
+                names = names[1:]
+            field = names[-1] if names else None
         unknown = _UNKNOWN.search(message)
-        index = int(match.group(1)) if match else None
-        field = unknown.group(1) if unknown else (match.group(2) if match else None)
+        if unknown:
+            field = unknown.group(1)
         raise BatchInvalid(message, index, field) from None
     except msgspec.DecodeError as exc:
         raise BatchInvalid(f"The body is not valid JSON: {exc}", None, None) from None

@@ -15,14 +15,14 @@ def _too_large() -> ApiError:
 
 
 def declared_length(meta: dict) -> int:
-    """The Content-Length, refusing a missing or oversized one before anything is read."""
-    raw = meta.get("CONTENT_LENGTH") or ""
+    """The Content-Length, refusing an oversized one before anything is read."""
+    raw = meta.get("CONTENT_LENGTH") or "0"
     try:
         length = int(raw)
     except ValueError:
-        raise ApiError("length_required", "Send a Content-Length header.", status_code=411) from None
+        raise ApiError("malformed_request", "The Content-Length header is not a number.") from None
     if length < 0:
-        raise ApiError("length_required", "The Content-Length is invalid.", status_code=400)
+        raise ApiError("malformed_request", "The Content-Length header is negative.")
     if length > MAX_BODY_BYTES:
         raise _too_large()
     return length

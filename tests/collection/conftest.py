@@ -91,7 +91,8 @@ def upload(token: str, body, *, gzip_it: bool = False, headers: dict | None = No
         raw = gzip.compress(raw)
         extra["HTTP_CONTENT_ENCODING"] = "gzip"
     extra.update(headers or {})
-    return APIClient().generic("POST", "/api/v1/collection/batches", raw, content_type="application/json", **extra)
+    content_type = extra.pop("CONTENT_TYPE", "application/json")
+    return APIClient().generic("POST", "/api/v1/collection/batches", raw, content_type=content_type, **extra)
 
 
 def ev(kind: str, at: float = 60.0, app: str = EDITOR, **fields) -> dict:
@@ -115,3 +116,10 @@ def typed(text: str, at: float = 60.0, app: str = EDITOR, field=None, ups: bool 
         if ups:
             out.append(ev("key.up", at + i * 0.1 + 0.05, app, key_char=char, key_vk=ord(char.lower()) % 256, **extra))
     return out
+
+
+@pytest.fixture
+def live_token(token, frozen):
+    """alice's token, two minutes after consent, when the events of ``ev`` (T0 + 60 s) have happened."""
+    frozen.move_to(TS0 + 120, tick=False)
+    return token

@@ -1,0 +1,104 @@
+"""Enrolling and revoking capture devices, in the API and the portal."""
+
+from __future__ import annotations
+
+import pytest
+
+from audit.models import AuditEntry
+from collection.models import Device
+from consent.services import subject_for_employee
+from tests.collection.conftest import fetch_token
+
+pytestmark = pytest.mark.django_db
+
+
+def test_enrolling_returns_the_secret_once_and_stores_only_its_hash(alice, enroll):
+    body = enroll(alice, name="Alice's MacBook")
+    assert set(body) == {"device_id", "device_secret"}
+    device = Device.objects.get(pk=body["device_id"])
+    assert device.secret_digest == Device.digest_of(body["device_secret"])
+    assert body["device_secret"] not in device.secret_digest
+    assert device.employee == alice and device.platform == "macos" and device.revoked_at is None
+
+
+def test_enrolling_is_audited_under_the_pseudonym_without_name_or_secret(alice, enroll):
+    body = enroll(alice, name="Alice's MacBook")
+    entry = AuditEntry.objects.get(action="device.enroll")
+    pseudonym = subject_for_employee(alice).pseudonym
+    assert entry.target == f"subject:{pseudonym}" and entry.actor == f"subject:{pseudonym}"
+    assert entry.detail == {"device_id": body["device_id"], "platform": "macos"}
+    assert "alice" not in entry.leaf.lower() and body["device_secret"] not in entry.leaf
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"name": "x", "platform": "beos"}, "platform"),
+        ({"platform": "linux"}, "name"),
+        ({"name": "x" * 101, "platform": "linux"}, "name"),
+    ],
+)
+def test_enrolling_refuses_bad_input(alice, api_as, payload, field):
+    response = api_as(alice).post("/api/v1/collection/devices", payload, format="json")
+    assert response.status_code == 400
+    assert field in response.json()["fields"]
+    assert not Device.objects.exists()
+
+
+def test_only_employees_enroll_devices(olivia, api_as, api):
+    assert (
+        api_as(olivia).post("/api/v1/collection/devices", {"name": "x", "platform": "linux"}, format="json").status_code
+        == 403
+    )
+    assert api.post("/api/v1/collection/devices", {"name": "x", "platform": "linux"}, format="json").status_code in (
+        401,
+        403,
+    )
+    assert not Device.objects.exists()
+
+
+def test_employees_list_only_their_own_devices(alice, bob, enroll, api_as):
+    mine = enroll(alice)
+    enroll(bob)
+    listed = api_as(alice).get("/api/v1/collection/devices").json()
+    assert [d["device_id"] for d in listed] == [mine["device_id"]]
+    assert "device_secret" not in listed[0] and "secret_digest" not in listed[0]
+
+
+def test_revoking_stops_the_device_at_once(consenting, enroll, api_as):
+    body = enroll(consenting)
+    assert fetch_token(body["device_secret"]).status_code == 201
+    response = api_as(consenting).delete(f"/api/v1/collection/devices/{body['device_id']}")
+    assert response.status_code == 204
+    assert Device.objects.get(pk=body["device_id"]).revoked_at is not None
+    refused = fetch_token(body["device_secret"])
+    assert refused.status_code == 401 and refused.json()["error"] == "authentication_failed"
+    assert AuditEntry.objects.filter(action="device.revoke", detail__device_id=body["device_id"]).count() == 1
+
+
+def test_nobody_revokes_someone_elses_device(alice, bob, enroll, api_as):
+    body = enroll(alice)
+    assert api_as(bob).delete(f"/api/v1/collection/devices/{body['device_id']}").status_code == 404
+    assert Device.objects.get(pk=body["device_id"]).revoked_at is None
+
+
+def test_the_portal_enrolls_shows_the_secret_once_and_revokes(alice, portal_as):
+    client = portal_as(alice)
+    page = client.post("/portal/devices", {"name": "Desk PC", "platform": "windows"})
+    assert page.status_code == 200
+    device = Device.objects.get()
+    secret = page.context["new_secret"]
+    assert Device.digest_of(secret) == device.secret_digest
+    assert secret in page.content.decode()
+    again = client.get("/portal/devices")
+    assert secret not in again.content.decode() and "Desk PC" in again.content.decode()
+    revoked = client.post(f"/portal/devices/{device.pk}/revoke")
+    assert revoked.status_code == 302
+    device.refresh_from_db()
+    assert device.revoked_at is not None
+
+
+def test_the_portal_pages_are_for_employees_only(olivia, portal_as):
+    client = portal_as(olivia)
+    assert client.get("/portal/devices").status_code == 403
+    assert client.get("/portal/my-data").status_code == 403
