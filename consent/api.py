@@ -13,8 +13,9 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.schema import ErrorSerializer
 from accounts.permissions import IsEmployee, IsPrivacyOfficer
+from config.exceptions import NotFound
+from config.schema import ErrorSerializer
 from consent import selectors, services
 from consent.models import ConsentEvent, DataCategory
 from consent.receipts import receipt_claims
@@ -92,7 +93,8 @@ class EventOutputSerializer(serializers.Serializer):
     receipt_id = serializers.SerializerMethodField()
 
     def get_receipt_id(self, event) -> str | None:
-        receipt = getattr(event, "receipt", None) if hasattr(event, "receipt") else None
+        # Only grants and withdrawals carry a receipt; the reverse one-to-one raises when absent.
+        receipt = getattr(event, "receipt", None)
         return str(receipt.id) if receipt else None
 
 
@@ -111,8 +113,12 @@ class ReceiptOutputSerializer(serializers.Serializer):
     event_id = serializers.UUIDField()
     kid = serializers.CharField()
     issued_at = serializers.DateTimeField()
-    jws = serializers.CharField(help_text="The receipt as issued: a JWS compact serialization, EdDSA, verifiable with /.well-known/jwks.json.")
-    claims = serializers.DictField(help_text="The receipt's payload (Kantara Consent Receipt v1.1 field names), decoded for convenience.")
+    jws = serializers.CharField(
+        help_text="The receipt as issued: a JWS compact serialization, EdDSA, verifiable with /.well-known/jwks.json."
+    )
+    claims = serializers.DictField(
+        help_text="The receipt's payload (Kantara Consent Receipt v1.1 field names), decoded for convenience."
+    )
 
     def to_representation(self, receipt):
         return {
@@ -157,8 +163,6 @@ class NoticeCurrentApi(APIView):
     def get(self, request):
         notice = selectors.current_notice()
         if notice is None:
-            from config.exceptions import NotFound
-
             raise NotFound("No notice has been published yet.")
         return Response(NoticeOutputSerializer(notice).data)
 
@@ -174,7 +178,9 @@ class NoticeDetailApi(APIView):
 
     @extend_schema(responses={200: NoticeOutputSerializer, 404: ErrorSerializer})
     def get(self, request, notice_id: int):
-        return Response(NoticeOutputSerializer(selectors.notice_for_actor(actor=request.user, notice_id=notice_id)).data)
+        return Response(
+            NoticeOutputSerializer(selectors.notice_for_actor(actor=request.user, notice_id=notice_id)).data
+        )
 
     @extend_schema(request=InputSerializer, responses={200: NoticeOutputSerializer, **ERRORS})
     def patch(self, request, notice_id: int):
@@ -232,7 +238,9 @@ class AllowlistDetailApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         display_name = serializers.CharField(max_length=200, required=False)
-        categories = serializers.ListField(child=serializers.CharField(max_length=32), required=False, allow_empty=False)
+        categories = serializers.ListField(
+            child=serializers.CharField(max_length=32), required=False, allow_empty=False
+        )
 
     @extend_schema(request=InputSerializer, responses={200: AllowlistListCreateApi.OutputSerializer, **ERRORS})
     def patch(self, request, app_id: str):
@@ -283,7 +291,9 @@ class MeApi(APIView):
     permission_classes = [IsEmployee]
 
     class OutputSerializer(serializers.Serializer):
-        subject = serializers.CharField(allow_null=True, help_text="Pseudonymous subject id under which captured data is stored.")
+        subject = serializers.CharField(
+            allow_null=True, help_text="Pseudonymous subject id under which captured data is stored."
+        )
         epoch = serializers.IntegerField()
         granted = serializers.DictField(child=GrantSerializer())
         excluded_apps = serializers.ListField(child=serializers.CharField())
@@ -318,7 +328,9 @@ class MeGrantCreateApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         categories = serializers.ListField(child=serializers.CharField(max_length=32), allow_empty=False)
-        notice_version = serializers.IntegerField(help_text="The notice version the employee read; must be the current one.")
+        notice_version = serializers.IntegerField(
+            help_text="The notice version the employee read; must be the current one."
+        )
         excluded_apps = serializers.ListField(child=serializers.CharField(max_length=200), required=False)
 
     @extend_schema(request=InputSerializer, responses={201: EventOutputSerializer, **ERRORS})
@@ -335,7 +347,9 @@ class MeWithdrawalCreateApi(APIView):
     permission_classes = [IsEmployee]
 
     class InputSerializer(serializers.Serializer):
-        categories = serializers.ListField(child=serializers.CharField(max_length=32), required=False, allow_empty=False)
+        categories = serializers.ListField(
+            child=serializers.CharField(max_length=32), required=False, allow_empty=False
+        )
         erase = serializers.BooleanField(required=False, default=False)
 
     @extend_schema(request=InputSerializer, responses={201: EventOutputSerializer, **ERRORS})
@@ -397,7 +411,9 @@ class MeReceiptDetailApi(APIView):
 
     @extend_schema(responses={200: ReceiptOutputSerializer, 404: ErrorSerializer})
     def get(self, request, receipt_id):
-        return Response(ReceiptOutputSerializer(selectors.receipt_for_employee(employee=request.user, receipt_id=receipt_id)).data)
+        return Response(
+            ReceiptOutputSerializer(selectors.receipt_for_employee(employee=request.user, receipt_id=receipt_id)).data
+        )
 
 
 class MeErasureRequestListCreateApi(APIView):
@@ -406,11 +422,17 @@ class MeErasureRequestListCreateApi(APIView):
     permission_classes = [IsEmployee]
 
     class InputSerializer(serializers.Serializer):
-        categories = serializers.ListField(child=serializers.CharField(max_length=32), required=False, allow_empty=False)
+        categories = serializers.ListField(
+            child=serializers.CharField(max_length=32), required=False, allow_empty=False
+        )
 
     @extend_schema(responses={200: ErasureRequestOutputSerializer(many=True)})
     def get(self, request):
-        return Response(ErasureRequestOutputSerializer(selectors.erasure_requests_for_employee(employee=request.user), many=True).data)
+        return Response(
+            ErasureRequestOutputSerializer(
+                selectors.erasure_requests_for_employee(employee=request.user), many=True
+            ).data
+        )
 
     @extend_schema(request=InputSerializer, responses={201: ErasureRequestOutputSerializer, **ERRORS})
     def post(self, request):
@@ -447,8 +469,13 @@ def _group_out(group) -> dict | None:
         return None
     if group.suppressed:
         return {
-            "name": group.name, "label": group.label, "employees": None, "suppressed": True,
-            "granted": None, "rates": None, "any_rate": None,
+            "name": group.name,
+            "label": group.label,
+            "employees": None,
+            "suppressed": True,
+            "granted": None,
+            "rates": None,
+            "any_rate": None,
         }
     return {
         "name": group.name,
@@ -495,4 +522,3 @@ class ConsentStatsApi(APIView):
                 "overall_excludes_small": stats.overall_excludes_small,
             }
         )
-

@@ -82,7 +82,13 @@ def seed_consent_demo(*, stdout) -> None:
         if chosen:
             services.consent_grant(employee=employee, categories=chosen, notice_version=notice.version)
             granted += 1
-    if granted and (alice := employees.filter(username="alice").first()):
-        if not ConsentEvent.objects.filter(subject__employee=alice, kind=ConsentEvent.Kind.EXCLUSIONS_CHANGED).exists():
-            services.consent_set_exclusions(employee=alice, excluded_apps=["com.tinyspeck.slackmacgap"])
-    stdout.write(f"consent: notice v{notice.version} published, {len(APPS)} allowed applications, {granted} employees opted in.")
+    alice = employees.filter(username="alice").first()
+    if (
+        granted
+        and alice is not None
+        and not ConsentEvent.objects.filter(subject__employee=alice, kind=ConsentEvent.Kind.EXCLUSIONS_CHANGED).exists()
+    ):
+        services.consent_set_exclusions(employee=alice, excluded_apps=["com.tinyspeck.slackmacgap"])
+    stdout.write(
+        f"consent: notice v{notice.version} published, {len(APPS)} allowed applications, {granted} employees opted in."
+    )

@@ -128,6 +128,9 @@ class ConsentEvent(models.Model):
             models.CheckConstraint(condition=models.Q(epoch__gte=1), name="consent_event_epoch_positive"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.subject_id}#{self.epoch} {self.kind}"
+
 
 class ConsentState(models.Model):
     """The current consent of a subject, derived from its history (see ``consent.state``)."""
@@ -140,6 +143,9 @@ class ConsentState(models.Model):
     excluded_apps = models.JSONField(default=list)
     last_event = models.ForeignKey(ConsentEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.subject_id} at epoch {self.epoch}"
 
     @property
     def active(self) -> bool:
@@ -173,6 +179,9 @@ class RetentionRule(models.Model):
         ordering = ["category"]
         constraints = [models.CheckConstraint(condition=models.Q(max_age_days__gte=1), name="retention_positive")]
 
+    def __str__(self) -> str:
+        return f"{self.category}: {self.max_age_days} days"
+
 
 class ConsentReceipt(models.Model):
     """The signed consent receipt issued for one grant or withdrawal.
@@ -190,6 +199,9 @@ class ConsentReceipt(models.Model):
 
     class Meta:
         ordering = ["-issued_at"]
+
+    def __str__(self) -> str:
+        return f"receipt {self.id}"
 
 
 class ErasureRequest(models.Model):
@@ -228,5 +240,10 @@ class ErasureRequest(models.Model):
                 | models.Q(status="done", completed_at__isnull=False),
                 name="erasure_completed_iff_done",
             ),
-            models.CheckConstraint(condition=models.Q(due_at__gte=models.F("requested_at")), name="erasure_due_after_request"),
+            models.CheckConstraint(
+                condition=models.Q(due_at__gte=models.F("requested_at")), name="erasure_due_after_request"
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"erasure {self.id} ({self.status})"

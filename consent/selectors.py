@@ -75,7 +75,8 @@ def capture_policy_for_subject(*, subject: Subject, state: ConsentState | None =
         if permitted:
             apps[app_id] = frozenset(permitted)
     retention = {
-        category: timedelta(days=days) for category, days in RetentionRule.objects.values_list("category", "max_age_days")
+        category: timedelta(days=days)
+        for category, days in RetentionRule.objects.values_list("category", "max_age_days")
     }
     return CapturePolicy(
         subject_id=subject.pk,
@@ -177,18 +178,16 @@ def consent_history_for_employee(*, employee: User) -> QuerySet[ConsentEvent]:
     subject = _own_subject(employee)
     if subject is None:
         return ConsentEvent.objects.none()
-    return (
-        ConsentEvent.objects.filter(subject=subject)
-        .select_related("notice", "receipt")
-        .order_by("-epoch")
-    )
+    return ConsentEvent.objects.filter(subject=subject).select_related("notice", "receipt").order_by("-epoch")
 
 
 def receipts_for_employee(*, employee: User) -> QuerySet[ConsentReceipt]:
     subject = _own_subject(employee)
     if subject is None:
         return ConsentReceipt.objects.none()
-    return ConsentReceipt.objects.filter(subject=subject).select_related("event", "event__notice").order_by("-issued_at")
+    return (
+        ConsentReceipt.objects.filter(subject=subject).select_related("event", "event__notice").order_by("-issued_at")
+    )
 
 
 def receipt_for_employee(*, employee: User, receipt_id: Any) -> ConsentReceipt:
@@ -312,4 +311,6 @@ def consent_stats_for_officer(*, actor: User) -> ConsentStats:
     else:
         overall = _group("All employees", large + small, k)
         excludes = False
-    return ConsentStats(threshold=k, overall=overall, departments=departments, pooled_small=pooled, overall_excludes_small=excludes)
+    return ConsentStats(
+        threshold=k, overall=overall, departments=departments, pooled_small=pooled, overall_excludes_small=excludes
+    )

@@ -80,7 +80,9 @@ def _append(
     state.save()
     receipt = receipt_issue(event) if issues_receipt(event) else None
     erasure = (
-        _erasure_request_create(subject=subject, categories=event.categories, reason=ErasureRequest.Reason.WITHDRAWAL, event=event)
+        _erasure_request_create(
+            subject=subject, categories=event.categories, reason=ErasureRequest.Reason.WITHDRAWAL, event=event
+        )
         if erasure_requested
         else None
     )
@@ -250,7 +252,9 @@ def erasure_request_create(
     wanted = _clean_categories(categories) if categories is not None else []
     with transaction.atomic():
         subject = subject_for_employee(employee)
-        request = _erasure_request_create(subject=subject, categories=wanted, reason=ErasureRequest.Reason.EMPLOYEE_REQUEST)
+        request = _erasure_request_create(
+            subject=subject, categories=wanted, reason=ErasureRequest.Reason.EMPLOYEE_REQUEST
+        )
         audit_record(
             actor=f"subject:{subject.pseudonym}",
             action="erasure.requested",
@@ -275,7 +279,9 @@ PURPOSE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 def _require_officer(actor: User) -> None:
     if not actor.has_role(Role.PRIVACY_OFFICER):
-        raise ApiError("not_an_officer", "Only privacy officers manage notices, the allowlist and retention.", status_code=403)
+        raise ApiError(
+            "not_an_officer", "Only privacy officers manage notices, the allowlist and retention.", status_code=403
+        )
 
 
 def _clean_purposes(purposes: Any) -> list[dict[str, str]]:
@@ -288,7 +294,9 @@ def _clean_purposes(purposes: Any) -> list[dict[str, str]]:
         pid = str(purpose.get("id", "")).strip()
         description = str(purpose.get("description", "")).strip()
         if not PURPOSE_ID.match(pid):
-            raise ApiError("invalid_purposes", f"Purpose {index}: id {pid!r} must be lowercase letters, digits and hyphens.")
+            raise ApiError(
+                "invalid_purposes", f"Purpose {index}: id {pid!r} must be lowercase letters, digits and hyphens."
+            )
         if not description:
             raise ApiError("invalid_purposes", f"Purpose {pid!r} needs a description.")
         if pid in seen:
@@ -335,7 +343,10 @@ def notice_create(*, actor: User, **fields: Any) -> ConsentNotice:
     with transaction.atomic():
         notice = ConsentNotice.objects.create(created_by=actor, **cleaned)
         audit_record(
-            actor=actor, action="notice.created", target=f"notice:{notice.pk}", detail={"old": None, "new": _notice_snapshot(notice)}
+            actor=actor,
+            action="notice.created",
+            target=f"notice:{notice.pk}",
+            detail={"old": None, "new": _notice_snapshot(notice)},
         )
     return notice
 
@@ -357,7 +368,10 @@ def notice_update(*, actor: User, notice: ConsentNotice, **fields: Any) -> Conse
             setattr(notice, name, value)
         notice.save()
         audit_record(
-            actor=actor, action="notice.updated", target=f"notice:{notice.pk}", detail={"old": old, "new": _notice_snapshot(notice)}
+            actor=actor,
+            action="notice.updated",
+            target=f"notice:{notice.pk}",
+            detail={"old": old, "new": _notice_snapshot(notice)},
         )
     return notice
 
@@ -433,7 +447,9 @@ def _clean_app_id(app_id: str) -> str:
     if not value:
         raise ApiError("invalid_app_id", "The application id cannot be empty.")
     if any(ch in value for ch in "*?%[]"):
-        raise ApiError("invalid_app_id", f"Wildcards are not allowed in application ids ({value!r}); name one application.")
+        raise ApiError(
+            "invalid_app_id", f"Wildcards are not allowed in application ids ({value!r}); name one application."
+        )
     if not APP_ID.match(value):
         raise ApiError(
             "invalid_app_id",
@@ -458,7 +474,12 @@ def allowlist_add(*, actor: User, app_id: str, display_name: str, categories: It
         if AllowedApplication.objects.filter(app_id=app_id).exists():
             raise ApiError("app_exists", f"{app_id} is already on the allowlist.", status_code=409)
         app = AllowedApplication.objects.create(app_id=app_id, display_name=name, categories=wanted)
-        audit_record(actor=actor, action="allowlist.added", target=f"app:{app_id}", detail={"old": None, "new": _app_snapshot(app)})
+        audit_record(
+            actor=actor,
+            action="allowlist.added",
+            target=f"app:{app_id}",
+            detail={"old": None, "new": _app_snapshot(app)},
+        )
     return app
 
 
@@ -478,7 +499,12 @@ def allowlist_update(
         if categories is not None:
             app.categories = _clean_categories(categories)
         app.save()
-        audit_record(actor=actor, action="allowlist.updated", target=f"app:{app.app_id}", detail={"old": old, "new": _app_snapshot(app)})
+        audit_record(
+            actor=actor,
+            action="allowlist.updated",
+            target=f"app:{app.app_id}",
+            detail={"old": old, "new": _app_snapshot(app)},
+        )
     return app
 
 
@@ -489,7 +515,9 @@ def allowlist_remove(*, actor: User, app: AllowedApplication) -> None:
         app = AllowedApplication.objects.select_for_update().get(pk=app.pk)
         old = _app_snapshot(app)
         app.delete()
-        audit_record(actor=actor, action="allowlist.removed", target=f"app:{old['app_id']}", detail={"old": old, "new": None})
+        audit_record(
+            actor=actor, action="allowlist.removed", target=f"app:{old['app_id']}", detail={"old": old, "new": None}
+        )
 
 
 MAX_RETENTION_DAYS = 3650
@@ -506,7 +534,10 @@ def retention_set(*, actor: User, rules: dict[str, Any]) -> list[RetentionRule]:
         if isinstance(days, bool) or not isinstance(days, int):
             raise ApiError("invalid_retention", f"{category}: the maximum age must be a whole number of days.")
         if days < 1 or days > MAX_RETENTION_DAYS:
-            raise ApiError("invalid_retention", f"{category}: the maximum age must be between 1 and {MAX_RETENTION_DAYS} days, not {days}.")
+            raise ApiError(
+                "invalid_retention",
+                f"{category}: the maximum age must be between 1 and {MAX_RETENTION_DAYS} days, not {days}.",
+            )
         cleaned[category] = days
     with transaction.atomic():
         existing = {r.category: r for r in RetentionRule.objects.select_for_update()}
@@ -538,6 +569,8 @@ def consent_set_choices(
             events.append(consent_withdraw(employee=employee, categories=sorted(held - wanted), channel=channel))
         if wanted - held:
             events.append(
-                consent_grant(employee=employee, categories=sorted(wanted - held), notice_version=notice_version, channel=channel)
+                consent_grant(
+                    employee=employee, categories=sorted(wanted - held), notice_version=notice_version, channel=channel
+                )
             )
     return events

@@ -151,7 +151,9 @@ def portal_withdraw(request):
     erase = request.POST.get("erase") == "on"
     _attempt(
         request,
-        lambda: services.consent_withdraw(employee=request.user, categories=[category] if category else None, erase=erase),
+        lambda: services.consent_withdraw(
+            employee=request.user, categories=[category] if category else None, erase=erase
+        ),
         "Consent withdrawn. Capture stopped at once." + (" Your erasure request is recorded." if erase else ""),
     )
     return redirect("consent:portal")
@@ -221,12 +223,13 @@ def notice_page(request, version: int):
 @officer_required
 def officer_home(request):
     stats = selectors.consent_stats_for_officer(actor=request.user)
+    rules = selectors.retention_rules()
     context = {
         "notices": selectors.notices_for_actor(actor=request.user),
         "current": selectors.current_notice(),
         "apps": selectors.allowed_applications(),
         "retention": [
-            {"value": value, "label": label, "days": selectors.retention_rules().get(value)} for value, label in DataCategory.choices
+            {"value": value, "label": label, "days": rules.get(value)} for value, label in DataCategory.choices
         ],
         "stats": stats,
         "stat_groups": [stats.overall, *stats.departments] + ([stats.pooled_small] if stats.pooled_small else []),
@@ -301,7 +304,11 @@ def _notice_context(notice: ConsentNotice | None, form: dict | None) -> dict:
 @officer_required
 def officer_notice_publish(request, notice_id: int):
     notice = _found(lambda: selectors.notice_for_actor(actor=request.user, notice_id=notice_id))
-    if _attempt(request, lambda: services.notice_publish(actor=request.user, notice=notice), "Notice published. Employees are asked to review it."):
+    if _attempt(
+        request,
+        lambda: services.notice_publish(actor=request.user, notice=notice),
+        "Notice published. Employees are asked to review it.",
+    ):
         return redirect("consent:officer_home")
     return redirect("consent:officer_notice", notice_id=notice.pk)
 
@@ -327,7 +334,11 @@ def officer_allowlist_add(request):
 def officer_allowlist_update(request, app_id: str):
     app = _found(lambda: selectors.allowed_application_for_officer(actor=request.user, app_id=app_id))
     if request.POST.get("remove"):
-        _attempt(request, lambda: services.allowlist_remove(actor=request.user, app=app), f"{app_id} removed from the allowlist.")
+        _attempt(
+            request,
+            lambda: services.allowlist_remove(actor=request.user, app=app),
+            f"{app_id} removed from the allowlist.",
+        )
     else:
         _attempt(
             request,

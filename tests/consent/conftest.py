@@ -21,7 +21,11 @@ NOTICE_BODY = {
 
 @pytest.fixture
 def notice_body():
-    return {**NOTICE_BODY, "purposes": [dict(p) for p in NOTICE_BODY["purposes"]], "categories": list(NOTICE_BODY["categories"])}
+    return {
+        **NOTICE_BODY,
+        "purposes": [dict(p) for p in NOTICE_BODY["purposes"]],
+        "categories": list(NOTICE_BODY["categories"]),
+    }
 
 
 @pytest.fixture

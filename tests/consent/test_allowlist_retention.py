@@ -23,7 +23,9 @@ def test_an_officer_adds_changes_and_removes_an_application(api_as, olivia):
 
     entries = list(AuditEntry.objects.filter(action__startswith="allowlist.").order_by("seq"))
     assert [e.action for e in entries] == ["allowlist.added", "allowlist.updated", "allowlist.removed"]
-    assert entries[1].detail["old"]["categories"] == ["clicks", "mouse"] and entries[1].detail["new"]["categories"] == ["app_focus"]
+    assert entries[1].detail["old"]["categories"] == ["clicks", "mouse"] and entries[1].detail["new"]["categories"] == [
+        "app_focus"
+    ]
     assert entries[2].detail["new"] is None and entries[2].target == "app:com.tinyspeck.slackmacgap"
 
 
@@ -40,8 +42,14 @@ def test_everyone_signed_in_reads_the_allowlist_but_only_officers_write(api_as, 
 
 @pytest.mark.parametrize(
     ("app_id", "code"),
-    [("", "invalid_app_id"), ("   ", "invalid_app_id"), ("*", "invalid_app_id"), ("com.example.*", "invalid_app_id"),
-     ("Slack - general", "invalid_app_id"), ("%slack%", "invalid_app_id")],
+    [
+        ("", "invalid_app_id"),
+        ("   ", "invalid_app_id"),
+        ("*", "invalid_app_id"),
+        ("com.example.*", "invalid_app_id"),
+        ("Slack - general", "invalid_app_id"),
+        ("%slack%", "invalid_app_id"),
+    ],
 )
 def test_empty_or_wildcard_application_ids_are_refused(api_as, olivia, app_id, code):
     response = api_as(olivia).post("/api/v1/consent/allowlist", {**SLACK, "app_id": app_id}, format="json")
@@ -51,7 +59,9 @@ def test_empty_or_wildcard_application_ids_are_refused(api_as, olivia, app_id, c
 
 
 def test_an_application_is_listed_once(api_as, olivia, allowlist):
-    response = api_as(olivia).post("/api/v1/consent/allowlist", {**SLACK, "app_id": "org.mozilla.firefox"}, format="json")
+    response = api_as(olivia).post(
+        "/api/v1/consent/allowlist", {**SLACK, "app_id": "org.mozilla.firefox"}, format="json"
+    )
     assert response.status_code == 409 and response.json()["error"] == "app_exists"
 
 
@@ -61,21 +71,35 @@ def test_allowlist_entries_need_known_categories(api_as, olivia):
 
 
 def test_changing_an_unknown_application_is_not_found(api_as, olivia):
-    assert api_as(olivia).patch("/api/v1/consent/allowlist/com.nope", {"display_name": "x"}, format="json").status_code == 404
+    assert (
+        api_as(olivia).patch("/api/v1/consent/allowlist/com.nope", {"display_name": "x"}, format="json").status_code
+        == 404
+    )
 
 
 def test_an_officer_sets_retention_and_the_others_keep_their_rule(api_as, olivia, allowlist):
     response = api_as(olivia).put("/api/v1/consent/retention", {"rules": {"keystrokes": 14}}, format="json")
     assert response.status_code == 200
-    assert response.json()["rules"] == {"app_focus": 90, "clicks": 90, "keystroke_timing": 90, "keystrokes": 14, "mouse": 90}
+    assert response.json()["rules"] == {
+        "app_focus": 90,
+        "clicks": 90,
+        "keystroke_timing": 90,
+        "keystrokes": 14,
+        "mouse": 90,
+    }
     entry = AuditEntry.objects.get(action="retention.changed")
     assert entry.detail["old"]["keystrokes"] == 90 and entry.detail["new"]["keystrokes"] == 14
 
 
 @pytest.mark.parametrize(
     ("rules", "code"),
-    [({"keystrokes": -1}, "invalid_retention"), ({"keystrokes": 0}, "invalid_retention"),
-     ({"mouse": 30, "keystrokes": -5}, "invalid_retention"), ({"telepathy": 3}, "unknown_category"), ({}, "invalid")],
+    [
+        ({"keystrokes": -1}, "invalid_retention"),
+        ({"keystrokes": 0}, "invalid_retention"),
+        ({"mouse": 30, "keystrokes": -5}, "invalid_retention"),
+        ({"telepathy": 3}, "unknown_category"),
+        ({}, "invalid"),
+    ],
 )
 def test_bad_retention_is_refused_and_nothing_changes(api_as, olivia, allowlist, rules, code):
     response = api_as(olivia).put("/api/v1/consent/retention", {"rules": rules}, format="json")

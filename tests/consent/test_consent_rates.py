@@ -20,7 +20,9 @@ def by_name(body):
     return {d["name"]: d for d in body["departments"]}
 
 
-def test_rates_by_category_and_department_with_a_small_department_left_out_everywhere(api_as, olivia, employees, notice):
+def test_rates_by_category_and_department_with_a_small_department_left_out_everywhere(
+    api_as, olivia, employees, notice
+):
     engineering, sales, legal = employees(6, "Engineering"), employees(5, "Sales"), employees(3, "Legal")
     grant(engineering[:3], ["mouse", "clicks"])
     grant(sales[:1], ["mouse"])
@@ -30,9 +32,21 @@ def test_rates_by_category_and_department_with_a_small_department_left_out_every
     departments = by_name(body)
     assert departments["Engineering"]["employees"] == 6 and departments["Engineering"]["granted"]["mouse"] == 3
     assert departments["Engineering"]["rates"]["mouse"] == 0.5 and departments["Engineering"]["any_rate"] == 0.5
-    assert departments["Sales"]["granted"] == {"app_focus": 0, "clicks": 0, "keystroke_timing": 0, "keystrokes": 0, "mouse": 1}
+    assert departments["Sales"]["granted"] == {
+        "app_focus": 0,
+        "clicks": 0,
+        "keystroke_timing": 0,
+        "keystrokes": 0,
+        "mouse": 1,
+    }
     assert departments["Legal"] == {
-        "name": "Legal", "label": "fewer than 5", "employees": None, "suppressed": True, "granted": None, "rates": None, "any_rate": None
+        "name": "Legal",
+        "label": "fewer than 5",
+        "employees": None,
+        "suppressed": True,
+        "granted": None,
+        "rates": None,
+        "any_rate": None,
     }
     # Legal alone is too small to pool, so the overall figures cover Engineering and Sales only:
     # overall minus the departments shown reveals nothing.
@@ -42,7 +56,8 @@ def test_rates_by_category_and_department_with_a_small_department_left_out_every
 
 
 def test_several_small_departments_are_pooled_when_the_pool_is_large_enough(api_as, olivia, employees, notice):
-    engineering, legal, design = employees(5, "Engineering"), employees(3, "Legal"), employees(2, "Design")
+    employees(5, "Engineering")
+    legal, design = employees(3, "Legal"), employees(2, "Design")
     grant(legal[:1] + design, ["mouse"])
     body = api_as(olivia).get("/api/v1/consent/stats").json()
     assert by_name(body)["Legal"]["suppressed"] and by_name(body)["Design"]["suppressed"]
@@ -75,7 +90,9 @@ def test_only_officers_see_consent_rates(api_as, portal_as, request, who, notice
 
 
 @pytest.mark.parametrize("who", ["olivia", "adam", "aaron"])
-def test_officers_admins_and_auditors_cannot_read_an_individuals_consent(api_as, request, who, alice, notice, allowlist):
+def test_officers_admins_and_auditors_cannot_read_an_individuals_consent(
+    api_as, request, who, alice, notice, allowlist
+):
     event = consent_grant(employee=alice, categories=["mouse"], notice_version=1)
     client = api_as(request.getfixturevalue(who))
     for path in ("/api/v1/consent/me", "/api/v1/consent/me/history", f"/api/v1/consent/me/receipts/{event.receipt.id}"):

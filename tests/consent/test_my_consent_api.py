@@ -1,7 +1,7 @@
 """The employee's own consent through the API: grants, withdrawals, exclusions, history, erasure, accesses."""
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -14,11 +14,13 @@ from consent.state import derive
 
 pytestmark = pytest.mark.django_db
 
-T0 = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 def test_an_employee_opts_in_and_gets_a_receipt(api_as, alice, notice, allowlist):
-    response = api_as(alice).post("/api/v1/consent/me/grants", {"categories": ["mouse", "clicks"], "notice_version": 1}, format="json")
+    response = api_as(alice).post(
+        "/api/v1/consent/me/grants", {"categories": ["mouse", "clicks"], "notice_version": 1}, format="json"
+    )
     assert response.status_code == 201
     body = response.json()
     assert body["kind"] == "granted" and body["categories"] == ["clicks", "mouse"] and body["epoch"] == 1
@@ -38,7 +40,12 @@ def test_defaults_are_off(api_as, alice, notice):
 @pytest.mark.parametrize(
     ("path", "body", "status", "code"),
     [
-        ("/api/v1/consent/me/grants", {"categories": ["keystrokes"], "notice_version": 1}, 400, "category_not_in_notice"),
+        (
+            "/api/v1/consent/me/grants",
+            {"categories": ["keystrokes"], "notice_version": 1},
+            400,
+            "category_not_in_notice",
+        ),
         ("/api/v1/consent/me/grants", {"categories": ["telepathy"], "notice_version": 1}, 400, "unknown_category"),
         ("/api/v1/consent/me/grants", {"categories": ["mouse"], "notice_version": 9}, 400, "unknown_notice_version"),
         ("/api/v1/consent/me/grants", {"categories": [], "notice_version": 1}, 400, "invalid"),
@@ -50,10 +57,19 @@ def test_bad_consent_changes_are_refused_with_nothing_written(api_as, alice, oli
     from consent.services import notice_create, notice_publish, retention_set
 
     retention_set(actor=olivia, rules={"mouse": 30, "clicks": 30})
-    notice_publish(actor=olivia, notice=notice_create(
-        actor=olivia, title="t", summary="s", purposes=[{"id": "p", "description": "d"}], categories=["mouse", "clicks"],
-        access="a", rights="r", contact="c",
-    ))
+    notice_publish(
+        actor=olivia,
+        notice=notice_create(
+            actor=olivia,
+            title="t",
+            summary="s",
+            purposes=[{"id": "p", "description": "d"}],
+            categories=["mouse", "clicks"],
+            access="a",
+            rights="r",
+            contact="c",
+        ),
+    )
     response = api_as(alice).post(path, body, format="json")
     assert response.status_code == status and response.json()["error"] == code
     assert not ConsentEvent.objects.exists() and not ConsentReceipt.objects.exists()
@@ -71,7 +87,9 @@ def test_withdrawal_takes_one_call_and_can_ask_for_erasure(api_as, alice, notice
     assert body["receipt_id"]
 
     erasure = ErasureRequest.objects.get()
-    assert erasure.reason == "withdrawal" and erasure.status == "pending" and erasure.categories == ["keystrokes", "mouse"]
+    assert (
+        erasure.reason == "withdrawal" and erasure.status == "pending" and erasure.categories == ["keystrokes", "mouse"]
+    )
     assert erasure.requested_at == T0 and erasure.due_at == T0 + timedelta(days=14)
     assert str(erasure.event_id) == body["id"]
     me = api_as(alice).get("/api/v1/consent/me").json()
@@ -88,12 +106,17 @@ def test_withdrawing_one_category_keeps_the_others(api_as, alice, notice, allowl
 
 
 def test_an_employee_excludes_applications(api_as, alice, notice, allowlist):
-    response = api_as(alice).put("/api/v1/consent/me/exclusions", {"excluded_apps": ["org.mozilla.firefox", "com.other"]}, format="json")
+    response = api_as(alice).put(
+        "/api/v1/consent/me/exclusions", {"excluded_apps": ["org.mozilla.firefox", "com.other"]}, format="json"
+    )
     assert response.status_code == 200 and response.json()["excluded_apps"] == ["com.other", "org.mozilla.firefox"]
     assert response.json()["receipt_id"] is None
     bad = api_as(alice).put("/api/v1/consent/me/exclusions", {"excluded_apps": [" "]}, format="json")
     assert bad.status_code == 400 and bad.json()["error"] == "invalid_app_id"
-    assert ConsentState.objects.get(subject=subject_for_employee(alice)).excluded_apps == ["com.other", "org.mozilla.firefox"]
+    assert ConsentState.objects.get(subject=subject_for_employee(alice)).excluded_apps == [
+        "com.other",
+        "org.mozilla.firefox",
+    ]
 
 
 def test_history_lists_every_change_newest_first(api_as, alice, notice, allowlist):
@@ -138,7 +161,9 @@ def test_the_derived_state_matches_a_long_random_history(alice, notice, allowlis
     assert sorted(state.granted) == sorted(c for c, on in expected.items() if on)
     # "since" is the start of continuous consent: the first grant after the last withdrawal
     for category, held in state.granted.items():
-        last_withdrawal = max((e.epoch for e in events if e.kind == "withdrawn" and category in e.categories), default=0)
+        last_withdrawal = max(
+            (e.epoch for e in events if e.kind == "withdrawn" and category in e.categories), default=0
+        )
         first_grant = min(
             (e for e in events if e.kind == "granted" and category in e.categories and e.epoch > last_withdrawal),
             key=lambda e: e.epoch,
@@ -152,7 +177,9 @@ def test_every_change_moves_the_epoch_and_is_audited_under_the_pseudonym(alice, 
     consent_withdraw(employee=alice, erase=True)
     entries = list(AuditEntry.objects.filter(action__startswith="consent.").order_by("seq"))
     assert [(e.action, e.detail["epoch"]) for e in entries] == [
-        ("consent.granted", 1), ("consent.exclusions_changed", 2), ("consent.withdrawn", 3)
+        ("consent.granted", 1),
+        ("consent.exclusions_changed", 2),
+        ("consent.withdrawn", 3),
     ]
     assert all("alice" not in e.leaf for e in entries)
     assert entries[2].detail["erasure_request_id"] == str(ErasureRequest.objects.get().id)
@@ -161,9 +188,16 @@ def test_every_change_moves_the_epoch_and_is_audited_under_the_pseudonym(alice, 
 @pytest.mark.parametrize("who", ["olivia", "rita", "aaron", "adam"])
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("get", "/api/v1/consent/me"), ("get", "/api/v1/consent/me/history"), ("get", "/api/v1/consent/me/receipts"),
-     ("post", "/api/v1/consent/me/grants"), ("post", "/api/v1/consent/me/withdrawals"), ("put", "/api/v1/consent/me/exclusions"),
-     ("get", "/api/v1/consent/me/accesses"), ("post", "/api/v1/consent/me/erasure-requests")],
+    [
+        ("get", "/api/v1/consent/me"),
+        ("get", "/api/v1/consent/me/history"),
+        ("get", "/api/v1/consent/me/receipts"),
+        ("post", "/api/v1/consent/me/grants"),
+        ("post", "/api/v1/consent/me/withdrawals"),
+        ("put", "/api/v1/consent/me/exclusions"),
+        ("get", "/api/v1/consent/me/accesses"),
+        ("post", "/api/v1/consent/me/erasure-requests"),
+    ],
 )
 def test_only_employees_have_a_consent_of_their_own(api_as, request, who, method, path, notice):
     response = getattr(api_as(request.getfixturevalue(who)), method)(path, {}, format="json")
@@ -173,7 +207,11 @@ def test_only_employees_have_a_consent_of_their_own(api_as, request, who, method
 def test_an_employee_asks_for_erasure_without_withdrawing(api_as, alice, notice, allowlist):
     consent_grant(employee=alice, categories=["mouse"], notice_version=1)
     response = api_as(alice).post("/api/v1/consent/me/erasure-requests", {}, format="json")
-    assert response.status_code == 201 and response.json()["reason"] == "employee_request" and response.json()["categories"] == []
+    assert (
+        response.status_code == 201
+        and response.json()["reason"] == "employee_request"
+        and response.json()["categories"] == []
+    )
     assert sorted(api_as(alice).get("/api/v1/consent/me").json()["granted"]) == ["mouse"]
     assert AuditEntry.objects.filter(action="erasure.requested").count() == 1
 
@@ -184,5 +222,7 @@ def test_employees_see_who_accessed_data_about_them_and_nobody_else_does(api_as,
     audit_record(actor="user:rita", action="dataset.exported", target=f"subject:{pseudonym}", detail={"grant": 7})
     audit_record(actor="user:rita", action="dataset.exported", target="subject:sub_someone_else", detail={})
     accesses = api_as(alice).get("/api/v1/consent/me/accesses").json()
-    assert [(a["actor"], a["action"], a["detail"]) for a in accesses] == [("user:rita", "dataset.exported", {"grant": 7})]
+    assert [(a["actor"], a["action"], a["detail"]) for a in accesses] == [
+        ("user:rita", "dataset.exported", {"grant": 7})
+    ]
     assert api_as(bob).get("/api/v1/consent/me/accesses").json() == []

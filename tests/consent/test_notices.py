@@ -13,13 +13,19 @@ def test_an_officer_writes_a_draft_that_employees_cannot_see(api_as, olivia, ali
     created = api_as(olivia).post("/api/v1/consent/notices", notice_body, format="json")
     assert created.status_code == 201
     body = created.json()
-    assert body["status"] == "draft" and body["version"] is None and body["categories"] == ["app_focus", "clicks", "mouse"]
+    assert (
+        body["status"] == "draft" and body["version"] is None and body["categories"] == ["app_focus", "clicks", "mouse"]
+    )
 
     assert api_as(alice).get(f"/api/v1/consent/notices/{body['id']}").status_code == 404
     assert api_as(alice).get("/api/v1/consent/notices").json() == []
     assert [n["id"] for n in api_as(olivia).get("/api/v1/consent/notices").json()] == [body["id"]]
     entry = AuditEntry.objects.get(action="notice.created")
-    assert entry.actor == "user:olivia" and entry.detail["old"] is None and entry.detail["new"]["title"] == notice_body["title"]
+    assert (
+        entry.actor == "user:olivia"
+        and entry.detail["old"] is None
+        and entry.detail["new"]["title"] == notice_body["title"]
+    )
 
 
 @pytest.mark.parametrize("who", ["alice", "rita", "aaron", "adam"])
@@ -68,7 +74,9 @@ def test_published_notices_are_immutable(api_as, olivia, notice):
     assert not AuditEntry.objects.filter(action__startswith="notice.").exists()
 
 
-def test_grants_under_the_old_notice_keep_only_what_the_new_one_still_covers(olivia, alice, bob, notice, allowlist, notice_body):
+def test_grants_under_the_old_notice_keep_only_what_the_new_one_still_covers(
+    olivia, alice, bob, notice, allowlist, notice_body
+):
     consent_grant(employee=alice, categories=["keystrokes", "mouse"], notice_version=1)
     consent_grant(employee=bob, categories=["clicks"], notice_version=1)
     notice_publish(actor=olivia, notice=notice_create(actor=olivia, **notice_body))  # drops keystrokes
@@ -83,7 +91,9 @@ def test_grants_under_the_old_notice_keep_only_what_the_new_one_still_covers(oli
     assert ConsentState.objects.get(subject=subject_for_employee(bob)).epoch == 1
 
 
-def test_employees_are_asked_to_review_a_new_version_and_can_confirm(olivia, alice, notice, allowlist, notice_body, portal_as, api_as):
+def test_employees_are_asked_to_review_a_new_version_and_can_confirm(
+    olivia, alice, notice, allowlist, notice_body, portal_as, api_as
+):
     consent_grant(employee=alice, categories=["mouse"], notice_version=1)
     notice_publish(actor=olivia, notice=notice_create(actor=olivia, **notice_body))
 
@@ -100,7 +110,9 @@ def test_employees_are_asked_to_review_a_new_version_and_can_confirm(olivia, ali
 
 def test_granting_under_the_superseded_version_is_refused(olivia, alice, notice, allowlist, notice_body, api_as):
     notice_publish(actor=olivia, notice=notice_create(actor=olivia, **notice_body))
-    response = api_as(alice).post("/api/v1/consent/me/grants", {"categories": ["mouse"], "notice_version": 1}, format="json")
+    response = api_as(alice).post(
+        "/api/v1/consent/me/grants", {"categories": ["mouse"], "notice_version": 1}, format="json"
+    )
     assert response.status_code == 409 and response.json()["error"] == "notice_superseded"
     assert not ConsentEvent.objects.exists()
 

@@ -1,5 +1,7 @@
 """The employee portal and the officer console, for each role, allowed and denied."""
 
+import io
+
 import pytest
 from django.core.management import call_command
 
@@ -18,15 +20,15 @@ def test_the_portal_explains_what_is_collected_with_everything_off(portal_as, al
     assert page.status_code == 200
     text = page.content.decode()
     for expected in (
-        "Recording computer use to train agents",       # what
-        "Train AI agents that operate computers.",      # why
-        "Firefox",                                      # where
-        "90 days",                                      # how long
-        "Approved ML team members, per request.",       # who may access
-        "Withdraw at any time in the portal.",          # how to withdraw
+        "Recording computer use to train agents",  # what
+        "Train AI agents that operate computers.",  # why
+        "Firefox",  # where
+        "90 days",  # how long
+        "Approved ML team members, per request.",  # who may access
+        "Withdraw at any time in the portal.",  # how to withdraw
     ):
         assert expected in text
-    assert 'checked' not in text.split('id="choices"')[1].split("</form>")[0]
+    assert "checked" not in text.split('id="choices"')[1].split("</form>")[0]
     assert "Withdraw all consent now" not in text  # nothing to withdraw yet
 
 
@@ -39,7 +41,11 @@ def test_an_employee_switches_categories_on_and_off_on_the_portal(portal_as, ali
     client.post("/portal/choices", {"notice_version": "1", "categories": ["clicks", "app_focus"]})
     assert sorted(state_of(alice).granted) == ["app_focus", "clicks"]
     kinds = list(ConsentEvent.objects.order_by("epoch").values_list("kind", "categories", "channel"))
-    assert kinds == [("granted", ["clicks", "mouse"], "portal"), ("withdrawn", ["mouse"], "portal"), ("granted", ["app_focus"], "portal")]
+    assert kinds == [
+        ("granted", ["clicks", "mouse"], "portal"),
+        ("withdrawn", ["mouse"], "portal"),
+        ("granted", ["app_focus"], "portal"),
+    ]
 
     page = client.get("/portal").content.decode()
     assert page.count("Download</a>") == 3
@@ -59,17 +65,28 @@ def test_withdrawing_everything_is_one_click_with_optional_erasure(portal_as, al
 def test_a_stale_page_cannot_grant_under_a_superseded_notice(portal_as, alice, olivia, notice, allowlist):
     from consent.services import notice_publish
 
-    notice_publish(actor=olivia, notice=notice_create(
-        actor=olivia, title="v2", summary="s", purposes=[{"id": "p", "description": "d"}], categories=["mouse"],
-        access="a", rights="r", contact="c",
-    ))
+    notice_publish(
+        actor=olivia,
+        notice=notice_create(
+            actor=olivia,
+            title="v2",
+            summary="s",
+            purposes=[{"id": "p", "description": "d"}],
+            categories=["mouse"],
+            access="a",
+            rights="r",
+            contact="c",
+        ),
+    )
     response = portal_as(alice).post("/portal/choices", {"notice_version": "1", "categories": ["mouse"]}, follow=True)
     assert "not the current one" in response.content.decode()
     assert not ConsentEvent.objects.exists()
 
 
 def test_an_employee_excludes_applications_on_the_portal(portal_as, alice, notice, allowlist):
-    portal_as(alice).post("/portal/exclusions", {"excluded_apps": ["org.mozilla.firefox"], "other_apps": "com.spotify.client\n"})
+    portal_as(alice).post(
+        "/portal/exclusions", {"excluded_apps": ["org.mozilla.firefox"], "other_apps": "com.spotify.client\n"}
+    )
     assert state_of(alice).excluded_apps == ["com.spotify.client", "org.mozilla.firefox"]
     text = portal_as(alice).get("/portal").content.decode()
     assert "com.spotify.client" in text.split('id="other_apps"')[1]
@@ -80,7 +97,9 @@ def test_the_portal_links_collection_pages_only_when_they_exist(portal_as, alice
 
     monkeypatch.setattr(views, "_optional_url", lambda name: None)
     assert b"Capture devices" not in portal_as(alice).get("/portal").content
-    monkeypatch.setattr(views, "_optional_url", lambda name: {"collection:devices": "/devices", "collection:my_data": "/my-data"}[name])
+    monkeypatch.setattr(
+        views, "_optional_url", lambda name: {"collection:devices": "/devices", "collection:my_data": "/my-data"}[name]
+    )
     text = portal_as(alice).get("/portal").content.decode()
     assert 'href="/devices"' in text and 'href="/my-data"' in text
 
@@ -107,8 +126,13 @@ def test_signed_out_visitors_are_sent_to_sign_in(client):
 def test_the_officer_writes_and_publishes_a_notice_on_the_console(portal_as, olivia, allowlist):
     client = portal_as(olivia)
     form = {
-        "title": "Recording for agents", "summary": "We record.", "purposes": "agent-training: Train agents\n",
-        "categories": ["mouse", "clicks"], "access": "ML team", "rights": "Withdraw any time", "contact": "privacy@example.com",
+        "title": "Recording for agents",
+        "summary": "We record.",
+        "purposes": "agent-training: Train agents\n",
+        "categories": ["mouse", "clicks"],
+        "access": "ML team",
+        "rights": "Withdraw any time",
+        "contact": "privacy@example.com",
     }
     response = client.post("/officer/notices/new", form)
     draft = ConsentNotice.objects.get()
@@ -134,13 +158,21 @@ def test_a_bad_notice_form_shows_the_problem(portal_as, olivia):
 
 def test_the_officer_manages_the_allowlist_and_retention_on_the_console(portal_as, olivia, allowlist):
     client = portal_as(olivia)
-    client.post("/officer/allowlist", {"app_id": "com.apple.Terminal", "display_name": "Terminal", "categories": ["keystrokes"]})
+    client.post(
+        "/officer/allowlist", {"app_id": "com.apple.Terminal", "display_name": "Terminal", "categories": ["keystrokes"]}
+    )
     assert AllowedApplication.objects.get(app_id="com.apple.Terminal").categories == ["keystrokes"]
 
-    wildcard = client.post("/officer/allowlist", {"app_id": "com.apple.*", "display_name": "All Apple", "categories": ["mouse"]}, follow=True)
+    wildcard = client.post(
+        "/officer/allowlist",
+        {"app_id": "com.apple.*", "display_name": "All Apple", "categories": ["mouse"]},
+        follow=True,
+    )
     assert "Wildcards are not allowed" in wildcard.content.decode()
 
-    client.post("/officer/allowlist/com.apple.Terminal", {"display_name": "Terminal", "categories": ["keystroke_timing"]})
+    client.post(
+        "/officer/allowlist/com.apple.Terminal", {"display_name": "Terminal", "categories": ["keystroke_timing"]}
+    )
     assert AllowedApplication.objects.get(app_id="com.apple.Terminal").categories == ["keystroke_timing"]
     client.post("/officer/allowlist/com.apple.Terminal", {"remove": "1"})
     assert not AllowedApplication.objects.filter(app_id="com.apple.Terminal").exists()
@@ -160,9 +192,9 @@ def test_the_officer_console_never_shows_an_individual(portal_as, olivia, alice,
 
 def test_seed_demo_is_idempotent(settings, olivia):
     settings.DEBUG = True
-    call_command("seed_demo", stdout=open("/dev/null", "w"))
+    call_command("seed_demo", stdout=io.StringIO())
     counts = (ConsentNotice.objects.count(), AllowedApplication.objects.count(), ConsentEvent.objects.count())
-    call_command("seed_demo", stdout=open("/dev/null", "w"))
+    call_command("seed_demo", stdout=io.StringIO())
     assert (ConsentNotice.objects.count(), AllowedApplication.objects.count(), ConsentEvent.objects.count()) == counts
     assert ConsentNotice.objects.get().version == 1 and counts[1] == 4
     from accounts.models import User
