@@ -226,3 +226,16 @@ def test_employees_see_who_accessed_data_about_them_and_nobody_else_does(api_as,
         ("user:rita", "dataset.exported", {"grant": 7})
     ]
     assert api_as(bob).get("/api/v1/consent/me/accesses").json() == []
+
+
+def test_the_database_refuses_to_edit_consent_history(alice, notice, allowlist):
+    from django.db import DatabaseError, transaction
+
+    event = consent_grant(employee=alice, categories=["mouse"], notice_version=1)
+    for query in (
+        ConsentEvent.objects.filter(pk=event.pk),
+        ConsentReceipt.objects.filter(event=event),
+    ):
+        with pytest.raises(DatabaseError), transaction.atomic():
+            query.update(created_at=T0) if query.model is ConsentEvent else query.update(jws="forged")
+    assert ConsentEvent.objects.get(pk=event.pk).created_at == event.created_at
