@@ -51,9 +51,15 @@ class CapturePolicy:
         return bool(self.categories) and bool(self.apps)
 
 
-def current_notice() -> ConsentNotice | None:
-    """The published notice employees consent under now, or None before the first is published."""
-    return ConsentNotice.objects.filter(status=ConsentNotice.Status.PUBLISHED).order_by("-version").first()
+def current_notice(*, lock: bool = False) -> ConsentNotice | None:
+    """The published notice employees consent under now, or None before the first is published.
+
+    ``lock`` holds the row until the transaction ends, so a consent change and
+    a concurrent publication are ordered: the change either lands before the
+    new version supersedes, or sees the new version.
+    """
+    notices = ConsentNotice.objects.filter(status=ConsentNotice.Status.PUBLISHED).order_by("-version")
+    return (notices.select_for_update() if lock else notices).first()
 
 
 def consent_state_for_subject(*, subject: Subject) -> ConsentState:
@@ -210,12 +216,14 @@ def erasure_requests_for_employee(*, employee: User) -> QuerySet[ErasureRequest]
 
 
 def accesses_for_employee(*, employee: User, limit: int = 100) -> list[AuditEntry]:
-    """Audit entries about the employee's subject, other than their own consent changes (the history shows those)."""
+    """Audit entries about the employee's subject by others; their own actions and consent changes are in the history."""
     subject = _own_subject(employee)
     if subject is None:
         return []
+    label = f"subject:{subject.pseudonym}"
     return list(
-        AuditEntry.objects.filter(target=f"subject:{subject.pseudonym}")
+        AuditEntry.objects.filter(target=label)
+        .exclude(actor=label)
         .exclude(action__startswith="consent.")
         .order_by("-seq")[:limit]
     )

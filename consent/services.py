@@ -57,6 +57,7 @@ def _append(
     excluded_apps: list[str],
     channel: str,
     erasure_requested: bool = False,
+    actor: Any = None,
 ) -> ConsentEvent:
     event = ConsentEvent.objects.create(
         subject=subject,
@@ -87,7 +88,8 @@ def _append(
         else None
     )
     audit_record(
-        actor=f"subject:{subject.pseudonym}",
+        # The employee acts under their pseudonym; a system change (a new notice) names its cause.
+        actor=actor if actor is not None else f"subject:{subject.pseudonym}",
         action=f"consent.{kind}",
         target=f"subject:{subject.pseudonym}",
         detail={
@@ -147,7 +149,7 @@ def consent_grant(
     _require_employee(employee)
     wanted = _clean_categories(categories)
     with transaction.atomic():
-        notice = current_notice()
+        notice = current_notice(lock=True)
         if notice is None:
             raise ApiError("no_notice", "No consent notice has been published yet.", status_code=409)
         if notice_version != notice.version and not ConsentNotice.objects.filter(version=notice_version).exists():
@@ -228,7 +230,7 @@ def consent_set_exclusions(
     if any(not a for a in cleaned):
         raise ApiError("invalid_app_id", "Application ids cannot be empty.")
     with transaction.atomic():
-        notice = current_notice()
+        notice = current_notice(lock=True)
         if notice is None:
             raise ApiError("no_notice", "No consent notice has been published yet.", status_code=409)
         subject = subject_for_employee(employee)
@@ -415,11 +417,11 @@ def notice_publish(*, actor: User, notice: ConsentNotice) -> ConsentNotice:
             target=f"notice:{notice.pk}",
             detail={"old": old, "new": _notice_snapshot(notice), "superseded_versions": [p.version for p in previous]},
         )
-        _supersede_dropped_categories(notice)
+        _supersede_dropped_categories(notice, actor=actor)
     return notice
 
 
-def _supersede_dropped_categories(notice: ConsentNotice) -> None:
+def _supersede_dropped_categories(notice: ConsentNotice, *, actor: User) -> None:
     covered = set(notice.categories)
     for state in ConsentState.objects.select_for_update().select_related("subject").order_by("subject_id"):
         dropped = sorted(c for c in state.granted if c not in covered)
@@ -432,6 +434,7 @@ def _supersede_dropped_categories(notice: ConsentNotice) -> None:
                 categories=dropped,
                 excluded_apps=state.excluded_apps,
                 channel=ConsentEvent.Channel.SYSTEM,
+                actor=actor,
             )
 
 

@@ -87,6 +87,8 @@ def test_grants_under_the_old_notice_keep_only_what_the_new_one_still_covers(
     assert alice_state.epoch == 2
     superseded = ConsentEvent.objects.get(kind="superseded")
     assert superseded.subject.employee == alice and superseded.categories == ["keystrokes"]
+    assert superseded.channel == "system"
+    assert AuditEntry.objects.get(action="consent.superseded").actor == "user:olivia"
     # bob held nothing the new notice drops: no event, same epoch
     assert ConsentState.objects.get(subject=subject_for_employee(bob)).epoch == 1
 
