@@ -62,7 +62,7 @@ def tree_sync() -> int:
         start = state.size
         if start >= target:
             return start
-        frontier = _nodes([(level, start >> level) for level in _frontier_levels(start)], start)
+        frontier = _nodes([(level, (start >> (level + 1)) << 1) for level in _frontier_levels(start)], start)
         new_nodes: list[AuditNode] = []
         builder = merkle.TreeBuilder.from_frontier(
             start,

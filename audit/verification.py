@@ -22,11 +22,11 @@ from datetime import UTC
 from cryptography.exceptions import InvalidSignature
 from django.utils import timezone
 
-from audit import merkle
+from audit import merkle, tree
 from audit.canonical import canonical_json
 from audit.models import AuditCheckpoint, AuditEntry, AuditNode
 from audit.services import format_ts
-from audit.tree import CACHE_LEVEL, log_size
+from audit.tree import log_size
 from audit.verify import ENTRY_KEYS, RFC3339
 from signing.keyring import Purpose, keyring
 
@@ -104,7 +104,7 @@ def audit_log_verify() -> VerificationReport:
         if stored is not None and stored != h:
             mismatched_nodes.append((level, index))
 
-    builder = merkle.TreeBuilder(on_node=on_node, report_level=CACHE_LEVEL)
+    builder = merkle.TreeBuilder(on_node=on_node, report_level=tree.CACHE_LEVEL)
     roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
     expected = 0
     rows = (
@@ -127,6 +127,7 @@ def audit_log_verify() -> VerificationReport:
     report.entries_checked = expected
     if expected != report.size and report.first_bad_seq is None:
         report.fail(f"the log head says {report.size} entries but {expected} are stored", min(expected, report.size))
+    exact = report.first_bad_seq
     good = 0
     for size in sorted(targets):
         for cp in targets[size]:
@@ -136,20 +137,20 @@ def audit_log_verify() -> VerificationReport:
             elif roots[size].hex() != cp.root_hash:
                 report.fail(
                     f"checkpoint {cp.pk} (size {size}) does not match the stored entries: "
-                    f"the first changed entry is one of seq {good}..{size - 1}",
-                    good,
+                    f"the first changed entry is one of seq {good}..{size - 1}"
                 )
+                if exact is None and report.first_bad_seq is None:
+                    report.first_bad_seq = good
         if size in roots and all(roots[size].hex() == cp.root_hash for cp in targets[size]):
             good = size
-    for level, index in mismatched_nodes[:5]:
-        first = index << level
-        block = 1 << CACHE_LEVEL
-        report.fail(
-            f"entries seq {first}..{first + (1 << level) - 1} no longer hash to the tree stored when they were added",
-            first if level == CACHE_LEVEL else None,
-        )
-        if level == CACHE_LEVEL:
-            report.problems[-1] += f" (block of {block})"
+    if mismatched_nodes:
+        lowest = min(level for level, _ in mismatched_nodes)
+        blocks = sorted(index for level, index in mismatched_nodes if level == lowest)
+        for index in blocks[:5]:
+            first, last = index << lowest, ((index + 1) << lowest) - 1
+            report.fail(f"entries seq {first}..{last} no longer hash to the tree stored when they were added")
+        if exact is None:
+            report.first_bad_seq = blocks[0] << lowest
     report.seconds = round(time.monotonic() - started, 3)
     return report
 

@@ -271,6 +271,7 @@ def hash_entries(path: str, sizes: Sequence[int]) -> EntriesResult:
 
 
 def _first_difference(path: str, reference: str, limit: int) -> int | None:
+    """The first line before ``limit`` where the export differs from the reference export."""
     index = 0
     chunks_a, chunks_b = _read_chunks(path), _read_chunks(reference)
     for lines_a in chunks_a:
@@ -282,8 +283,8 @@ def _first_difference(path: str, reference: str, limit: int) -> int | None:
                 return index
             index += 1
         if len(lines_a) != len(lines_b):
-            return index if index < limit else None
-    return index if index < limit else None
+            return None  # one of the two ends here; past the reference nothing can be compared
+    return None
 
 
 @dataclass

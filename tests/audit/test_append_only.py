@@ -75,5 +75,7 @@ def test_the_admin_shows_entries_read_only(record, adam, client):
     assert b'name="target"' not in page.content  # no editable field
     assert client.get("/django-admin/audit/auditentry/add/").status_code == 403
     assert client.post("/django-admin/audit/auditentry/0/delete/", {"post": "yes"}).status_code == 403
-    client.post("/django-admin/audit/auditentry/", {"action": "delete_selected", "_selected_action": ["0"], "post": "yes"})
+    client.post(
+        "/django-admin/audit/auditentry/", {"action": "delete_selected", "_selected_action": ["0"], "post": "yes"}
+    )
     assert AuditEntry.objects.filter(seq=0).exists()

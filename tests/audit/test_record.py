@@ -28,7 +28,9 @@ def test_entries_are_numbered_from_zero_with_canonical_leaves(record):
         "detail": {"i": 0},
     }
     assert first.leaf.encode() == rfc8785.dumps(leaf)
-    assert first.leaf.startswith('{"action":"notice.publish","actor":"user:olivia","detail":{"i":0},"seq":0,"target":"notice:0","ts":"')
+    assert first.leaf.startswith(
+        '{"action":"notice.publish","actor":"user:olivia","detail":{"i":0},"seq":0,"target":"notice:0","ts":"'
+    )
     assert bytes(first.leaf_hash) == merkle.hash_leaf(first.leaf.encode())
     assert AuditHead.objects.get().size == 3
 
