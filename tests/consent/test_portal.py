@@ -203,3 +203,12 @@ def test_seed_demo_is_idempotent(settings, olivia):
     assert sorted(state_of(alice).granted) == ["app_focus", "clicks", "keystroke_timing", "mouse"]
     granted = ConsentState.objects.exclude(last_event=None).count()
     assert 10 < granted < User.objects.filter(roles__role="employee").count()
+
+
+def test_an_employee_withdraws_a_single_category_on_the_portal(portal_as, alice, notice, allowlist):
+    consent_grant(employee=alice, categories=["mouse", "clicks"], notice_version=1)
+    portal_as(alice).post("/portal/withdraw", {"category": "mouse"})
+    assert sorted(state_of(alice).granted) == ["clicks"]
+    assert not ErasureRequest.objects.exists()
+    refused = portal_as(alice).post("/portal/withdraw", {"category": "mouse"}, follow=True)
+    assert "nothing to withdraw there" in refused.content.decode()
