@@ -119,3 +119,92 @@ def guards_suspended(connection):
             yield
         finally:
             install(connection)
+
+
+# --- the append path on PostgreSQL ---------------------------------------------------
+# One round trip per entry: lock the head row if nobody holds it, number any
+# queued entries first (commit order), then the new one; if somebody holds
+# the head row, queue the entry instead of waiting for their commit.  The
+# leaf is assembled as prefix || seq || suffix, both parts encoded by Python
+# (see ``audit.services.leaf_parts``).
+
+PG_APPEND_FUNCTIONS = r"""
+CREATE OR REPLACE FUNCTION audit_number_pending(start_size bigint) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    moved bigint;
+BEGIN
+    WITH batch AS (
+        SELECT id, ts, actor, action, target, detail, prefix, suffix,
+               start_size + row_number() OVER (ORDER BY id) - 1 AS seq
+        FROM audit_auditpending
+    ), inserted AS (
+        INSERT INTO audit_auditentry (seq, ts, actor, action, target, detail, leaf, leaf_hash)
+        SELECT seq, ts, actor, action, target, detail,
+               prefix || ',"seq":' || seq || suffix,
+               sha256('\x00'::bytea || convert_to(prefix || ',"seq":' || seq || suffix, 'UTF8'))
+        FROM batch
+        RETURNING seq
+    ), removed AS (
+        DELETE FROM audit_auditpending WHERE id IN (SELECT id FROM batch)
+    )
+    SELECT count(*) INTO moved FROM inserted;
+    RETURN start_size + moved;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION audit_append(
+    p_ts timestamptz, p_actor text, p_action text, p_target text, p_detail jsonb, p_prefix text, p_suffix text
+) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    head_size bigint;
+    leaf text;
+BEGIN
+    SELECT size INTO head_size FROM audit_audithead WHERE id = 1 FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+        IF EXISTS (SELECT 1 FROM audit_audithead WHERE id = 1) THEN
+            INSERT INTO audit_auditpending (ts, actor, action, target, detail, prefix, suffix)
+            VALUES (p_ts, p_actor, p_action, p_target, p_detail, p_prefix, p_suffix);
+            RETURN NULL;
+        END IF;
+        INSERT INTO audit_audithead (id, size) VALUES (1, 0) ON CONFLICT DO NOTHING;
+        SELECT size INTO head_size FROM audit_audithead WHERE id = 1 FOR UPDATE;
+    END IF;
+    IF EXISTS (SELECT 1 FROM audit_auditpending) THEN
+        head_size := audit_number_pending(head_size);
+    END IF;
+    leaf := p_prefix || ',"seq":' || head_size || p_suffix;
+    INSERT INTO audit_auditentry (seq, ts, actor, action, target, detail, leaf, leaf_hash)
+    VALUES (head_size, p_ts, p_actor, p_action, p_target, p_detail, leaf,
+            sha256('\x00'::bytea || convert_to(leaf, 'UTF8')));
+    UPDATE audit_audithead SET size = head_size + 1 WHERE id = 1;
+    RETURN head_size;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION audit_sequence() RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    head_size bigint;
+    new_size bigint;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM audit_auditpending) THEN
+        RETURN 0;
+    END IF;
+    SELECT size INTO head_size FROM audit_audithead WHERE id = 1 FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+        RETURN -1;  -- the holder numbers the queue once it lets go
+    END IF;
+    new_size := audit_number_pending(head_size);
+    UPDATE audit_audithead SET size = new_size WHERE id = 1;
+    RETURN new_size - head_size;
+END;
+$$;
+"""
+
+PG_DROP_APPEND_FUNCTIONS = """
+DROP FUNCTION IF EXISTS audit_sequence();
+DROP FUNCTION IF EXISTS audit_append(timestamptz, text, text, text, jsonb, text, text);
+DROP FUNCTION IF EXISTS audit_number_pending(bigint);
+"""

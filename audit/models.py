@@ -114,3 +114,25 @@ class AuditCheckpoint(models.Model):
 
     def document(self) -> dict[str, object]:
         return {**self.body(), "signature": self.signature}
+
+
+class AuditPending(models.Model):
+    """An entry recorded while another transaction held the head row; numbered right after commit.
+
+    Written in the caller's transaction like an entry, so it is as durable and
+    atomic as the change it records; ``audit_sequence_pending`` moves it into
+    the log in commit order.  A queue, not part of the log: rows are deleted
+    once numbered.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    ts = models.DateTimeField()
+    actor = models.CharField(max_length=200)
+    action = models.CharField(max_length=100)
+    target = models.CharField(max_length=300)
+    detail = models.JSONField(default=dict)
+    prefix = models.TextField(help_text="The entry's leaf bytes before its seq.")
+    suffix = models.TextField(help_text="The entry's leaf bytes after its seq.")
+
+    def __str__(self) -> str:
+        return f"pending {self.action} {self.target}"

@@ -10,6 +10,7 @@ never has gaps.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -45,8 +46,23 @@ def format_ts(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def leaf_parts(*, actor: str, action: str, target: str, detail: dict, ts: str) -> tuple[str, str]:
+    """The canonical JSON of an entry, split around its ``seq``.
+
+    RFC 8785 sorts keys, and ``action`` < ``actor`` < ``detail`` < ``seq`` <
+    ``target`` < ``ts``, so everything but the number is encoded before the
+    head row is locked; the leaf is ``prefix + ',"seq":' + seq + suffix``.
+    """
+    prefix = rfc8785.dumps({"action": action, "actor": actor, "detail": detail})[:-1].decode("utf-8")
+    # JSON.stringify escaping of a string is what json.dumps(ensure_ascii=False) produces.
+    suffix = f',"target":{json.dumps(target, ensure_ascii=False)},"ts":"{ts}"}}'
+    return prefix, suffix
+
+
 def leaf_bytes(*, seq: int, ts: str, actor: str, action: str, target: str, detail: dict) -> bytes:
-    return rfc8785.dumps({"seq": seq, "ts": ts, "actor": actor, "action": action, "target": target, "detail": detail})
+    """The RFC 8785 bytes of an entry: its Merkle leaf."""
+    prefix, suffix = leaf_parts(actor=actor, action=action, target=target, detail=detail, ts=ts)
+    return f'{prefix},"seq":{seq}{suffix}'.encode()
 
 
 def leaf_hash(leaf: bytes) -> bytes:
@@ -62,36 +78,84 @@ def _head_for_update() -> AuditHead:
     return head
 
 
-def audit_record(*, actor: Any, action: str, target: str, detail: dict[str, Any] | None = None) -> AuditEntry:
-    """Append one entry and return it.
+def _entry(*, seq: int, moment: datetime, prefix: str, suffix: str, **fields: Any) -> AuditEntry:
+    leaf = f'{prefix},"seq":{seq}{suffix}'
+    return AuditEntry(seq=seq, ts=moment, leaf=leaf, leaf_hash=leaf_hash(leaf.encode("utf-8")), **fields)
 
-    Call it inside the caller's transaction.  The head row stays locked until
-    that transaction ends, so concurrent writers take consecutive numbers and
-    the order of ``seq`` is the order of commits.  Nothing else happens on
-    append: the Merkle tree is brought up to date lazily (``tree_sync``).
+
+def audit_record(*, actor: Any, action: str, target: str, detail: dict[str, Any] | None = None) -> AuditEntry:
+    """Append one entry, in the caller's transaction, and return it.
+
+    The head row is locked until the caller's transaction ends, so entries
+    are numbered in commit order with no gaps: a rollback takes its number
+    back.  On PostgreSQL a writer never waits for another's commit: when the
+    head row is held, the entry goes to a queue instead, still inside the
+    caller's transaction, and is numbered right after commit by whoever
+    holds the head row next (``audit_sequence_pending``); the returned entry
+    then has ``seq=None``.  The Merkle tree is not touched on append.
+
+    No savepoint: if the entry cannot be written, the caller's whole
+    transaction must fail rather than commit a change without its entry.
     """
     detail = detail or {}
     label = actor_label(actor)
     if not action or not target:
         raise ValueError("An audit entry needs an action and a target.")
-    with transaction.atomic():
-        head = _head_for_update()
-        seq = head.size
-        moment = timezone.now()
-        ts = format_ts(moment)
-        leaf = leaf_bytes(seq=seq, ts=ts, actor=label, action=action, target=target, detail=detail)
-        entry = AuditEntry.objects.create(
-            seq=seq,
-            ts=moment,
-            actor=label,
-            action=action,
-            target=target,
-            detail=detail,
-            leaf=leaf.decode("utf-8"),
-            leaf_hash=leaf_hash(leaf),
-        )
-        AuditHead.objects.filter(pk=1).update(size=seq + 1)
+    moment = timezone.now()
+    prefix, suffix = leaf_parts(actor=label, action=action, target=target, detail=detail, ts=format_ts(moment))
+    fields = {"actor": label, "action": action, "target": target, "detail": detail}
+    connection = transaction.get_connection()
+    with transaction.atomic(savepoint=False):
+        if connection.vendor == "postgresql":
+            # One round trip (audit.guards.PG_APPEND_FUNCTIONS). The JSON text
+            # of detail is only stored as the filter column; the leaf has its own.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT audit_append(%s, %s, %s, %s, %s::jsonb, %s, %s)",
+                    [moment, label, action, target, json.dumps(detail), prefix, suffix],
+                )
+                seq = cursor.fetchone()[0]
+            # Whoever held the head row, or queued, numbers the queue after commit.
+            transaction.on_commit(_sequence_after_commit)
+            if seq is None:
+                return AuditEntry(seq=None, ts=moment, **fields)
+            return _entry(seq=seq, moment=moment, prefix=prefix, suffix=suffix, **fields)
+        head = _head_for_update()  # SQLite takes its write lock at BEGIN anyway; nothing is queued
+        entry = _entry(seq=head.size, moment=moment, prefix=prefix, suffix=suffix, **fields)
+        entry.save(force_insert=True)
+        AuditHead.objects.filter(pk=1).update(size=head.size + 1)
     return entry
+
+
+def audit_sequence_pending() -> int:
+    """Number the queued entries, oldest first; returns how many this call numbered.
+
+    Takes the head row only if nobody holds it: whoever does numbers the
+    queue after letting go, so a queued entry is numbered by the next holder
+    at the latest (or by the periodic checkpoint task after a crash).
+    """
+    if transaction.get_connection().vendor != "postgresql":
+        return 0
+    done = 0
+    connection = transaction.get_connection()
+    while True:
+        # A single statement: outside a transaction (after commit) it commits on
+        # its own, so the head row is let go before looking again.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT audit_sequence()")
+            moved = cursor.fetchone()[0]
+        if moved <= 0:
+            return done
+        done += moved  # and look again: more may have been queued meanwhile
+
+
+def _sequence_after_commit() -> None:
+    # The caller's change is committed; a failure here must not turn its
+    # response into an error. The periodic task numbers what is left.
+    try:
+        audit_sequence_pending()
+    except Exception:
+        logger.exception("numbering queued audit entries failed; the periodic task will retry")
 
 
 class CheckpointRefused(RuntimeError):
@@ -106,6 +170,7 @@ def checkpoint_create(*, only_if_grown: bool = False) -> AuditCheckpoint:
     it does not, nothing is signed.  With ``only_if_grown`` (the periodic
     task), an unchanged log returns the previous checkpoint instead.
     """
+    audit_sequence_pending()
     tree_sync()
     size = log_size()
     tree = StoredTree(size)

@@ -1,0 +1,67 @@
+"""Benchmarks, run with ``python -m bench`` (see ``bench/README.md``).
+
+Helpers shared by the benchmark modules: Django setup against a throwaway
+database, and the ``Figure`` a benchmark reports.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Figure:
+    """One measured figure, with its target and the baselines measured in the same run."""
+
+    name: str
+    value: float
+    unit: str
+    target: str = ""
+    met: bool | None = None
+    ratios: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def lines(self) -> list[str]:
+        status = "" if self.met is None else (" [target met]" if self.met else " [TARGET MISSED]")
+        out = [
+            f"{self.name}: {self.value:,.0f} {self.unit}{f'  (target {self.target})' if self.target else ''}{status}"
+        ]
+        out += [f"    {value:.3f}x {name}" for name, value in self.ratios.items()]
+        out += [f"    {note}" for note in self.notes]
+        return out
+
+
+_database_ready = False
+
+
+def setup_django() -> None:
+    """Configure Django with the test settings (``DATABASE_URL`` still picks the database)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+    import django
+
+    django.setup()
+
+
+def bench_database() -> str:
+    """Create (once per run) a fresh, migrated test database and point Django at it; returns its vendor."""
+    global _database_ready
+    setup_django()
+    from django.db import connection
+
+    if not _database_ready:
+        connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+        _database_ready = True
+    return connection.vendor
+
+
+def teardown_database() -> None:
+    global _database_ready
+    if _database_ready:
+        from django.db import connection
+
+        connection.creation.destroy_test_db(connection.settings_dict["NAME"], verbosity=0)
+        _database_ready = False
