@@ -23,14 +23,10 @@ from audit.selectors import (
 )
 from audit.services import checkpoint_create
 from config.exceptions import ApiError
+from config.schema import ErrorSerializer
 
 # Keeps values inside a 64-bit database integer.
 MAX_INT = 2**63 - 1
-
-
-class ErrorSerializer(serializers.Serializer):
-    error = serializers.CharField()
-    detail = serializers.CharField()
 
 
 class CheckpointSerializer(serializers.Serializer):

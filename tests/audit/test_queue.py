@@ -87,7 +87,14 @@ def test_a_rolled_back_holder_gives_its_number_to_the_queue(postgres_only):
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_leaves_built_in_the_database_are_canonical(postgres_only):
-    tricky = {"quote": 'a"b\\c', "ctl": "\x01\x1f\t\n", "uni": "é€😀\u2028", "num": [1, 2.5, -0.0, 1e21], "z": None, "A": True}
+    tricky = {
+        "quote": 'a"b\\c',
+        "ctl": "\x01\x1f\t\n",
+        "uni": "é€😀\u2028",
+        "num": [1, 2.5, -0.0, 1e21],
+        "z": None,
+        "A": True,
+    }
     entry = audit_record(actor="user:élodie", action="x.y", target='app:"odd"\\name\u2029', detail=tricky)
     stored = AuditEntry.objects.get(seq=entry.seq)
     assert stored.leaf == entry.leaf
