@@ -1,0 +1,131 @@
+"""The reference capture client, driven in-process against the real views (no sockets, no sleeping)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import Client
+
+from collection import client as capture
+from collection.models import Batch, Device
+from collection.schema import decode_batch
+from consent.services import consent_withdraw
+from tests.collection.conftest import TS0
+from tests.conftest import PASSWORD as PASSWORD_FOR_TESTS
+
+pytestmark = pytest.mark.django_db
+
+
+class InProcessClient(capture.CaptureClient):
+    """Sends through Django's test client; ``faults`` are answers to give instead of asking the server."""
+
+    def __init__(self, *args, faults=None, **kwargs):
+        super().__init__("http://testserver", *args, **kwargs)
+        self.http = Client()
+        self.faults = list(faults or [])
+        self.calls: list[tuple[str, int]] = []
+        self.pauses: list[float] = []
+
+    def _pause(self, seconds, stop):
+        self.pauses.append(seconds)
+
+    def _send(self, method, path, data, headers):
+        if self.faults and path == "/api/v1/collection/batches":
+            fault = self.faults.pop(0)
+            if isinstance(fault, Exception):
+                self.calls.append((path, 0))
+                raise fault
+            self.calls.append((path, fault.status))
+            return fault
+        meta = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items() if k != "Content-Type"}
+        response = self.http.generic(method, path, data or b"", content_type=headers.get("Content-Type", ""), **meta)
+        self.calls.append((path, response.status_code))
+        body = json.loads(response.content) if response.content else {}
+        return capture.Response(response.status_code, {k: v for k, v in response.items()}, body)
+
+
+@pytest.fixture
+def no_sleep(monkeypatch):
+    slept = []
+    monkeypatch.setattr(capture.time, "sleep", slept.append)
+    return slept
+
+
+@pytest.fixture
+def at_upload_time(consenting, time_machine):
+    time_machine.move_to(TS0 + 60, tick=False)
+
+
+def _client(**kwargs):
+    return InProcessClient(username="alice", password=PASSWORD_FOR_TESTS, seed=7, **kwargs)
+
+
+def test_the_session_generator_produces_valid_realistic_batches():
+    session = capture.Session(apps=["com.microsoft.VSCode", "org.mozilla.firefox"], rng=capture.random.Random(3))
+    events = session.generate(TS0, TS0 + 120)
+    body = json.dumps({"batch_id": "6f1c2b8e-1111-4aaa-8bbb-123456789abc", "schema": "capture/v1", "events": events})
+    decoded = decode_batch(body.encode())
+    kinds = {e["type"] for e in events}
+    assert kinds >= {"mouse.move", "mouse.down", "mouse.up", "key.down", "key.up", "window.focus"}
+    assert any(e.get("field", {}).get("secure") for e in events), "a password is typed"
+    assert len(decoded.events) == len(events)
+
+
+def test_it_enrolls_fetches_a_token_and_uploads(at_upload_time, no_sleep):
+    client = _client()
+    stats = client.run(seconds=None, batches=3, interval=0)
+    assert stats["batches"] == 3 and stats["accepted"] > 0
+    assert Batch.objects.count() == 3 and Device.objects.count() == 1
+    assert client.policy["apps"] == ["com.microsoft.VSCode", "org.mozilla.firefox"]
+
+
+def test_it_renews_the_token_before_it_expires(at_upload_time, time_machine):
+    client = _client()
+    client.enroll()
+    client.ensure_token()
+    first = client.token
+    time_machine.move_to(TS0 + 60 + 600 - capture.RENEW_BEFORE_SECONDS + 1, tick=False)
+    client.ensure_token()
+    assert client.token != first
+
+
+def test_it_retries_5xx_and_connection_errors_with_backoff_keeping_the_batch_id(at_upload_time, no_sleep):
+    down = capture.Response(503, {}, {"error": "policy_unavailable"})
+    client = _client(faults=[down, ConnectionResetError("reset"), down])
+    client.enroll()
+    answer = client.upload(
+        [{"type": "mouse.move", "timestamp": TS0 + 30, "app": "com.microsoft.VSCode", "x": 1, "y": 2}]
+    )
+    assert answer["accepted"] == 1 and Batch.objects.get().batch_id.hex == answer["batch_id"].replace("-", "")
+    assert len(no_sleep) == 3 and no_sleep[0] <= 1 <= no_sleep[1] <= 2 and no_sleep[2] <= 4
+    assert client.stats["retries"] == 3
+
+
+def test_it_waits_as_long_as_retry_after_says(at_upload_time, no_sleep):
+    client = _client(faults=[capture.Response(429, {"Retry-After": "7"}, {"error": "rate_limited"})])
+    client.enroll()
+    client.upload([{"type": "mouse.move", "timestamp": TS0 + 30, "app": "com.microsoft.VSCode", "x": 1, "y": 2}])
+    assert no_sleep == [7.0]
+
+
+def test_consent_changed_fetches_a_new_token_and_withdrawn_stops(at_upload_time, no_sleep, consenting):
+    client = _client()
+    client.enroll()
+    client.ensure_token()
+    event = {"type": "mouse.move", "timestamp": TS0 + 30, "app": "com.microsoft.VSCode", "x": 1, "y": 2}
+    consent_withdraw(employee=consenting, categories=["keystrokes"])
+    old = client.token
+    assert client.upload([event])["accepted"] == 1
+    assert client.token != old
+    consent_withdraw(employee=consenting)
+    with pytest.raises(capture.StopCapture):
+        client.upload([event])
+    assert Batch.objects.count() == 1
+
+
+def test_a_saved_device_is_reused(at_upload_time, tmp_path, no_sleep):
+    state = tmp_path / "alice.json"
+    _client(state_file=state).run(seconds=None, batches=1, interval=0)
+    _client(state_file=state).run(seconds=None, batches=1, interval=0)
+    assert Device.objects.count() == 1 and state.stat().st_mode & 0o777 == 0o600
