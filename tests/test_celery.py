@@ -34,6 +34,7 @@ def real_worker(settings, tmp_path):
         overrides["broker_transport_options"] = {
             "data_folder_in": str(queue),
             "data_folder_out": str(queue),
+            "control_folder": str(tmp_path / "control"),
             "store_processed": False,
         }
     previous = {key: app.conf.get(key) for key in overrides}
