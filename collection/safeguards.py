@@ -46,7 +46,7 @@ from collection.schema import (
 )
 
 FUTURE_TOLERANCE_SECONDS = 300
-KEY_EVENTS = (KeyDown, KeyUp, KeyType)
+_KEY_TYPES = frozenset({KeyDown, KeyUp, KeyType})
 _CATEGORY = {
     MouseMove: "mouse",
     MouseDown: "clicks",
@@ -125,11 +125,16 @@ def apply_safeguards(events: list, rules: Rules) -> Outcome:
     since, cutoff = rules.granted_since, rules.retention_cutoff
     future = rules.now + FUTURE_TOLERANCE_SECONDS
 
-    secure_fields = {
-        (e.app, e.field.role)
-        for e in events
-        if isinstance(e, KEY_EVENTS) and e.field is not None and (e.field.secure or _PASSWORD_ROLE.search(e.field.role))
-    }
+    secure_fields: set[tuple[str, str]] = set()
+    roles_seen: dict[str, bool] = {}
+    for e in events:
+        if type(e) in _KEY_TYPES and e.field is not None:
+            role = e.field.role
+            password_like = roles_seen.get(role)
+            if password_like is None:
+                password_like = roles_seen[role] = bool(_PASSWORD_ROLE.search(role))
+            if e.field.secure or password_like:
+                secure_fields.add((e.app, role))
     private_apps: set[str] = set()
     key_category: dict[str, str | None] = {}
 

@@ -196,8 +196,9 @@ def _as_datetime(ts: float) -> datetime:
 def batch_ingest(*, claims: CaptureClaims, body: bytes) -> IngestResult:
     """Validate, police and store one uploaded batch; idempotent on ``batch_id``.
 
-    Order: parse (400) → consent epoch (403) → replay (200 or 409) →
-    safeguards → store everything in one transaction, or nothing.
+    Order: parse (400) → consent epoch (403) → safeguards → store everything
+    in one transaction, or nothing; a ``batch_id`` already stored is answered
+    as a replay (200 with the first answer) or refused (409) instead.
     """
     try:
         batch = decode_batch(body)
@@ -222,10 +223,8 @@ def batch_ingest(*, claims: CaptureClaims, body: bytes) -> IngestResult:
     if state.epoch != claims.epoch or not policy.categories:
         raise _consent_refusal(withdrawn=not policy.categories)
 
-    replay = _replayed(batch.batch_id, subject.pk, digest)
-    if replay is not None:
-        return replay
-
+    # Replays are rare: rather than look the batch_id up first, the insert
+    # below fails on the primary key and the replay is answered from there.
     now = timezone.now()
     now_ts = now.timestamp()
     consented = policy.categories & claims.scope
@@ -291,7 +290,7 @@ def batch_ingest(*, claims: CaptureClaims, body: bytes) -> IngestResult:
                 last_seen_at=now
             )
     except IntegrityError:
-        # The same batch_id committed concurrently: answer as a replay would.
+        # The batch_id is taken (before, or by a concurrent upload): a replay or a conflict.
         replay = _replayed(batch.batch_id, subject.pk, digest)
         if replay is None:
             raise
