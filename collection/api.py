@@ -202,7 +202,7 @@ class BatchUploadApi(APIView):
         if content_type and content_type != "application/json":
             raise ApiError("unsupported_media_type", "Send the batch as application/json.", status_code=415)
         body = read_body(request._request, length=length, encoding=request.META.get("HTTP_CONTENT_ENCODING", ""))
-        result = batch_ingest(claims=claims, body=body)
+        result = batch_ingest(claims=claims, subject_id=request.user.subject_id, body=body)
         return Response(result.body, status=result.status)
 
 

@@ -31,8 +31,9 @@ class DevicePrincipal(_Principal):
 
 
 class CapturePrincipal(_Principal):
-    def __init__(self, claims: CaptureClaims):
+    def __init__(self, claims: CaptureClaims, subject_id: int):
         self.claims = claims
+        self.subject_id = subject_id
 
 
 def _credential(request, keyword: str) -> str | None:
@@ -75,15 +76,19 @@ class CaptureTokenAuthentication(authentication.BaseAuthentication):
         except TokenInvalid as exc:
             raise exceptions.AuthenticationFailed(str(exc)) from None
         # A revoked device loses its live tokens at once.
-        active = Device.objects.filter(
-            pk=claims.device_id,
-            revoked_at__isnull=True,
-            employee__is_active=True,
-            employee__subject__pseudonym=claims.subject,
-        ).exists()
-        if not active:
+        subject_id = (
+            Device.objects.filter(
+                pk=claims.device_id,
+                revoked_at__isnull=True,
+                employee__is_active=True,
+                employee__subject__pseudonym=claims.subject,
+            )
+            .values_list("employee__subject__pk", flat=True)
+            .first()
+        )
+        if subject_id is None:
             raise exceptions.AuthenticationFailed("The device of this token is revoked or unknown.")
-        return CapturePrincipal(claims), claims
+        return CapturePrincipal(claims, subject_id), claims
 
     def authenticate_header(self, request) -> str:
         return 'Bearer realm="collection"'

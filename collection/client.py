@@ -84,6 +84,7 @@ class Session:
     y: float = 400.0
     app: str = ""
     private: bool = False
+    stray: float = 0.1
     events: list[dict] = field(default_factory=list)
 
     def generate(self, start: float, end: float) -> list[dict]:
@@ -109,9 +110,8 @@ class Session:
         self.events.append({"type": kind, "timestamp": round(t, 4), "app": self.app, **fields})
 
     def _focus(self, t: float) -> float:
-        self.app = (
-            self.rng.choice(self.apps + OTHER_APPS[:1]) if self.rng.random() < 0.9 else self.rng.choice(OTHER_APPS)
-        )
+        # Now and then the user works in an application capture is not allowed on: the server drops that.
+        self.app = self.rng.choice(OTHER_APPS) if self.rng.random() < self.stray else self.rng.choice(self.apps)
         browser = "firefox" in self.app or "chrome" in self.app.lower()
         self.private = browser and self.rng.random() < 0.1
         fields = {"title": self.rng.choice(TITLES)}

@@ -38,6 +38,7 @@ class Device(models.Model):
     secret_digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # When it last fetched a token (every few minutes while capturing); uploads do not write here.
     last_seen_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -74,7 +74,9 @@ class Rules:
 
 @dataclass
 class Outcome:
-    kept: list[tuple[str, object]] = field(default_factory=list)  # (category, event), in order
+    # Kept events grouped by (category, application), each group in batch order.
+    groups: dict[tuple[str, str], list] = field(default_factory=dict)
+    accepted: int = 0
     dropped: Counter = field(default_factory=Counter)
     redacted: int = 0
 
@@ -116,13 +118,38 @@ def _typed_text(event) -> str | None:
     return _KEY_TEXT.get(name)
 
 
+def _decide(app: str, kind: type, rules: Rules) -> tuple[str | None, str | None, float]:
+    """For every event of ``kind`` in ``app``: (reason to drop, category, oldest timestamp kept).
+
+    App reasons are final; a category reason applies only after the secure-field
+    and private-window checks, which take precedence in the counts.
+    """
+    permitted = rules.apps.get(app)
+    if permitted is None:
+        return ("app_excluded" if app in rules.excluded_apps else "app_not_allowed"), None, 0.0
+    if kind is KeyDown or kind is KeyUp:
+        category = "keystrokes" if "keystrokes" in permitted else "keystroke_timing"
+    elif kind is KeyType:
+        category = "keystrokes"
+    else:
+        category = _CATEGORY[kind]
+    if category not in permitted:
+        wanted = {"keystrokes", "keystroke_timing"} if kind is KeyDown or kind is KeyUp else {category}
+        reason = "category_not_allowed" if wanted & rules.consented else "category_not_consented"
+        return reason, category, 0.0
+    return None, category, max(rules.granted_since[category], rules.retention_cutoff.get(category, 0.0))
+
+
 def apply_safeguards(events: list, rules: Rules) -> Outcome:
-    """Decide for each event whether it is kept, drop the rest under their reason, and clean what is kept."""
+    """Decide for each event whether it is kept, drop the rest under their reason, and clean what is kept.
+
+    The hot loop runs once per event (5,000 a batch), so what depends only on
+    the application and the event type is decided once and looked up.
+    """
     out = Outcome()
     dropped = out.dropped
-    kept = out.kept
-    apps, excluded, consented = rules.apps, rules.excluded_apps, rules.consented
-    since, cutoff = rules.granted_since, rules.retention_cutoff
+    groups = out.groups
+    since = rules.granted_since
     future = rules.now + FUTURE_TOLERANCE_SECONDS
 
     secure_fields: set[tuple[str, str]] = set()
@@ -135,63 +162,55 @@ def apply_safeguards(events: list, rules: Rules) -> Outcome:
                 password_like = roles_seen[role] = bool(_PASSWORD_ROLE.search(role))
             if e.field.secure or password_like:
                 secure_fields.add((e.app, role))
-    private_apps: set[str] = set()
-    key_category: dict[str, str | None] = {}
 
+    private_apps: set[str] = set()
+    decisions: dict[tuple[str, type], tuple] = {}
+    to_clean: list[tuple[str, object]] = []  # key and window events, which cleaning looks at
+    accepted = 0
     for event in events:
         app = event.app
-        permitted = apps.get(app)
-        if permitted is None:
-            dropped["app_excluded" if app in excluded else "app_not_allowed"] += 1
-            continue
         kind = type(event)
+        decision = decisions.get((app, kind))
+        if decision is None:
+            decision = decisions[(app, kind)] = _decide(app, kind, rules)
+        reason, category, oldest = decision
+        if category is None:
+            dropped[reason] += 1
+            continue
         if kind is WindowFocus:
             if event.private:
                 private_apps.add(app)
                 dropped["private_window"] += 1
                 continue
             private_apps.discard(app)
-        elif app in private_apps:
+        elif private_apps and app in private_apps:
             dropped["private_window"] += 1
             continue
-        if kind is KeyDown or kind is KeyUp or kind is KeyType:
-            if event.field is not None and (app, event.field.role) in secure_fields:
-                dropped["secure_field"] += 1
-                continue
-            if kind is KeyType:
-                category = "keystrokes"
-            else:
-                category = key_category.get(app, "")
-                if category == "":
-                    category = key_category[app] = (
-                        "keystrokes"
-                        if "keystrokes" in permitted
-                        else "keystroke_timing"
-                        if "keystroke_timing" in permitted
-                        else None
-                    )
-                if category is None:
-                    consented_any = "keystrokes" in consented or "keystroke_timing" in consented
-                    dropped["category_not_allowed" if consented_any else "category_not_consented"] += 1
-                    continue
-        else:
-            category = _CATEGORY[kind]
-        if category not in permitted:
-            dropped["category_not_allowed" if category in consented else "category_not_consented"] += 1
+        if kind in _KEY_TYPES and event.field is not None and (app, event.field.role) in secure_fields:
+            dropped["secure_field"] += 1
+            continue
+        if reason is not None:
+            dropped[reason] += 1
             continue
         ts = event.timestamp
-        if ts > future:
-            dropped["future_timestamp"] += 1
+        if ts > future or ts < oldest:
+            if ts > future:
+                dropped["future_timestamp"] += 1
+            elif ts < since[category]:
+                dropped["before_consent"] += 1
+            else:
+                dropped["retention_expired"] += 1
             continue
-        if ts < since[category]:
-            dropped["before_consent"] += 1
-            continue
-        if ts < cutoff.get(category, 0.0):
-            dropped["retention_expired"] += 1
-            continue
-        kept.append((category, event))
+        group = groups.get((category, app))
+        if group is None:
+            group = groups[(category, app)] = []
+        group.append(event)
+        accepted += 1
+        if kind is not MouseMove and kind is not MouseDown and kind is not MouseUp and kind is not MouseScroll:
+            to_clean.append((category, event))
 
-    out.redacted = _clean(kept)
+    out.accepted = accepted
+    out.redacted = _clean(to_clean)
     return out
 
 

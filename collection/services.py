@@ -193,8 +193,8 @@ def _as_datetime(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, tz=UTC)
 
 
-def batch_ingest(*, claims: CaptureClaims, body: bytes) -> IngestResult:
-    """Validate, police and store one uploaded batch; idempotent on ``batch_id``.
+def batch_ingest(*, claims: CaptureClaims, subject_id: int, body: bytes) -> IngestResult:
+    """Validate, police and store one uploaded batch of ``subject_id``; idempotent on ``batch_id``.
 
     Order: parse (400) → consent epoch (403) → safeguards → store everything
     in one transaction, or nothing; a ``batch_id`` already stored is answered
@@ -210,10 +210,9 @@ def batch_ingest(*, claims: CaptureClaims, body: bytes) -> IngestResult:
 
     # Read fresh from the database on every upload: the first upload after a
     # withdrawal commits must be refused, so nothing here may be cached.
+    # The caller authenticated the token and found its subject (with the device, in one query).
+    subject = Subject(pk=subject_id, pseudonym=claims.subject)
     try:
-        subject = Subject.objects.filter(pseudonym=claims.subject).first()
-        if subject is None:
-            raise _consent_refusal(withdrawn=True)
         state = consent_state_for_subject(subject=subject)
         policy = capture_policy_for_subject(subject=subject, state=state)
     except DatabaseError:
@@ -243,15 +242,12 @@ def batch_ingest(*, claims: CaptureClaims, body: bytes) -> IngestResult:
     outcome = apply_safeguards(batch.events, rules)
     response = {
         "batch_id": str(batch.batch_id),
-        "accepted": len(outcome.kept),
+        "accepted": outcome.accepted,
         "dropped": dict(sorted(outcome.dropped.items())),
         "redacted": outcome.redacted,
     }
 
-    groups: dict[tuple[str, str], list] = {}
-    for category, event in outcome.kept:
-        groups.setdefault((category, event.app), []).append(event)
-
+    groups = outcome.groups
     try:
         with transaction.atomic():
             stored = Batch.objects.create(
@@ -286,9 +282,6 @@ def batch_ingest(*, claims: CaptureClaims, body: bytes) -> IngestResult:
                         )
                     )
                 EventChunk.objects.bulk_create(chunks)
-            Device.objects.filter(pk=claims.device_id).exclude(last_seen_at__gte=now - timedelta(seconds=60)).update(
-                last_seen_at=now
-            )
     except IntegrityError:
         # The batch_id is taken (before, or by a concurrent upload): a replay or a conflict.
         replay = _replayed(batch.batch_id, subject.pk, digest)
