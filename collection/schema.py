@@ -124,6 +124,7 @@ _batch_decoder = msgspec.json.Decoder(UploadBatch)
 _chunk_encoder = msgspec.msgpack.Encoder()
 _chunk_decoder = msgspec.msgpack.Decoder(list[Event])
 _PATH = re.compile(r"`\$((?:\.\w+|\[\d+\])*)`")
+_QUOTED_VALUE = re.compile(r" '[^']*'")
 _UNKNOWN = re.compile(r"(?:unknown|missing required) field `([^`]*)`")
 
 
@@ -153,6 +154,8 @@ def decode_batch(body: bytes) -> UploadBatch:
         unknown = _UNKNOWN.search(message)
         if unknown:
             field = unknown.group(1)
+        # Never echo a submitted value: it may be typed text, and error details are logged.
+        message = _QUOTED_VALUE.sub("", message)
         raise BatchInvalid(message, index, field) from None
     except msgspec.DecodeError as exc:
         raise BatchInvalid(f"The body is not valid JSON: {exc}", None, None) from None

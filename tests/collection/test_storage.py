@@ -26,6 +26,8 @@ def stored(live_token, caplog):
     assert response.status_code == 202
     bad = upload(live_token, batch([ev("key.type", text=SENSITIVE, field={"role": "x", "secure": "yes"})]))
     assert bad.status_code == 400
+    echoed = upload(live_token, batch([ev("mouse.down", button=SENSITIVE), {**ev("mouse.move"), "type": SENSITIVE}]))
+    assert echoed.status_code == 400 and SENSITIVE not in echoed.content.decode()
     return response.json()
 
 
