@@ -5,11 +5,11 @@ reason, counted; kept events are cleaned.  In order of precedence:
 
 ``app_excluded``            the employee excluded the application;
 ``app_not_allowed``         the application is not in the token or the current allowlist;
+``private_window``          a private (incognito) window, and everything in that
+                            application until it focuses a normal window again;
 ``secure_field``            a key event in a secure or password-like field, or in a field
                             (application and role) seen secure anywhere in this batch:
                             timing alone reveals passwords, so nothing of it is kept;
-``private_window``          a private (incognito) window, and everything in that
-                            application until it focuses a normal window again;
 ``category_not_consented``  the category is not in the employee's current consent or the token;
 ``category_not_allowed``    the allowlist does not permit the category in that application;
 ``future_timestamp``        more than 5 minutes ahead of the server clock;
