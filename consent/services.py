@@ -82,7 +82,11 @@ def _append(
     receipt = receipt_issue(event) if issues_receipt(event) else None
     erasure = (
         _erasure_request_create(
-            subject=subject, categories=event.categories, reason=ErasureRequest.Reason.WITHDRAWAL, event=event
+            subject=subject,
+            # Withdrawing everything erases everything, including categories withdrawn earlier.
+            categories=event.categories if state.granted else [],
+            reason=ErasureRequest.Reason.WITHDRAWAL,
+            event=event,
         )
         if erasure_requested
         else None
@@ -112,7 +116,7 @@ def _erasure_request_create(
 ) -> ErasureRequest:
     now = timezone.now()
     days = getattr(settings, "ERASURE_DUE_DAYS", 30)
-    return ErasureRequest.objects.create(
+    request = ErasureRequest.objects.create(
         subject=subject,
         categories=sorted(categories),
         reason=reason,
@@ -120,6 +124,38 @@ def _erasure_request_create(
         requested_at=now,
         due_at=now + timedelta(days=days),
     )
+    # The due time is a deadline: a worker starts as soon as this commits, and
+    # the periodic sweep catches anything that message misses.
+    transaction.on_commit(lambda: _start_erasure(request.pk))
+    return request
+
+
+def _start_erasure(request_id) -> None:
+    from config.celery import app
+
+    # Looked up by name: the collection app depends on this one, not the reverse.
+    app.tasks["collection.tasks.erase_subject_task"].delay(str(request_id))
+
+
+def erasure_request_complete(*, request: ErasureRequest, actor: Any, outcome: dict[str, Any]) -> ErasureRequest:
+    """Mark a request done once its data is unreadable and deleted; called by whoever erased it."""
+    request.status = ErasureRequest.Status.DONE
+    request.completed_at = timezone.now()
+    request.save(update_fields=["status", "completed_at"])
+    audit_record(
+        actor=actor,
+        action="erasure.completed",
+        target=f"subject:{request.subject.pseudonym}",
+        detail={
+            "erasure_request_id": str(request.id),
+            "categories": request.categories,
+            "reason": request.reason,
+            "due_at": request.due_at.isoformat(),
+            "overdue": request.completed_at > request.due_at,
+            **outcome,
+        },
+    )
+    return request
 
 
 def _require_employee(employee: User) -> None:

@@ -23,20 +23,13 @@ def test_every_scheduled_job_names_a_registered_task():
 
 
 @pytest.fixture
-def real_worker(settings, tmp_path):
+def real_worker():
     """A Celery worker thread consuming from the configured broker, tasks not eager."""
     from celery.contrib.testing.worker import start_worker
 
+    # The broker is the configured one: test settings keep the filesystem
+    # queue under a temporary directory, CI points it at Redis.
     overrides = {"task_always_eager": False}
-    if app.conf.broker_url.startswith("filesystem://"):
-        queue = tmp_path / "queue"
-        queue.mkdir()
-        overrides["broker_transport_options"] = {
-            "data_folder_in": str(queue),
-            "data_folder_out": str(queue),
-            "control_folder": str(tmp_path / "control"),
-            "store_processed": False,
-        }
     previous = {key: app.conf.get(key) for key in overrides}
     app.conf.update(overrides)
     try:

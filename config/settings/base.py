@@ -157,8 +157,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "audit.tasks.make_checkpoint_task",
         "schedule": timedelta(seconds=env_int("AUDIT_CHECKPOINT_INTERVAL_SECONDS", 300, minimum=10)),
     },
+    "erasure-requests": {
+        "task": "collection.tasks.process_erasures_task",
+        "schedule": timedelta(seconds=env_int("ERASURE_SWEEP_INTERVAL_SECONDS", 60, minimum=5)),
+    },
+    "retention": {
+        "task": "collection.tasks.enforce_retention_task",
+        "schedule": crontab(minute=17),
+    },
 }
-_ = crontab  # available for schedules that follow the calendar
 
 # --- Keys -------------------------------------------------------------------
 # Ed25519 signing keys (collection tokens, consent receipts, audit

@@ -87,9 +87,8 @@ def test_withdrawal_takes_one_call_and_can_ask_for_erasure(api_as, alice, notice
     assert body["receipt_id"]
 
     erasure = ErasureRequest.objects.get()
-    assert (
-        erasure.reason == "withdrawal" and erasure.status == "pending" and erasure.categories == ["keystrokes", "mouse"]
-    )
+    # Withdrawing everything asks to erase everything (an empty list means every category).
+    assert erasure.reason == "withdrawal" and erasure.status == "pending" and erasure.categories == []
     assert erasure.requested_at == T0 and erasure.due_at == T0 + timedelta(days=14)
     assert str(erasure.event_id) == body["id"]
     me = api_as(alice).get("/api/v1/consent/me").json()

@@ -1,0 +1,89 @@
+"""Erasure requests and retention deadlines, carried out by the background jobs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from audit.models import AuditEntry
+from collection.erasure import erasure_request_carry_out, erasure_requests_process, retention_enforce
+from collection.models import EventChunk, SubjectKey
+from collection.tasks import enforce_retention_task, process_erasures_task
+from consent.models import ErasureRequest, RetentionRule
+from consent.services import consent_withdraw, erasure_request_create
+from tests.collection.conftest import BROWSER, T0, batch, ev, typed, upload
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def stored(live_token, subject):
+    events = [ev("mouse.move", 61), ev("mouse.move", 62, BROWSER), ev("mouse.down", 63), *typed("hi", 64)]
+    response = upload(live_token, batch(events))
+    assert response.status_code == 202, response.content
+    assert set(EventChunk.objects.filter(subject=subject).values_list("category", flat=True)) == {
+        "mouse",
+        "clicks",
+        "keystrokes",
+    }
+    return response.json()
+
+
+def test_withdrawing_everything_with_erasure_shreds_all_data_as_soon_as_it_commits(
+    stored, consenting, subject, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        consent_withdraw(employee=consenting, erase=True)
+    request = ErasureRequest.objects.get(subject=subject)
+    assert request.status == ErasureRequest.Status.DONE and request.completed_at is not None
+    assert request.categories == []
+    assert not SubjectKey.objects.filter(subject=subject).exists()
+    assert not EventChunk.objects.filter(subject=subject).exists()
+    steps = list(
+        AuditEntry.objects.filter(target=f"subject:{subject.pseudonym}", action__startswith="collection.erase")
+        .order_by("seq")
+        .values_list("action", flat=True)
+    )
+    assert steps == ["collection.erase.key_destroyed", "collection.erase.ciphertext_deleted"]
+    done = AuditEntry.objects.get(action="erasure.completed")
+    assert done.detail["erasure_request_id"] == str(request.id) and done.detail["overdue"] is False
+
+
+def test_withdrawing_one_category_with_erasure_deletes_only_that_category(stored, consenting, subject):
+    consent_withdraw(employee=consenting, categories=["keystrokes"], erase=True)
+    request = ErasureRequest.objects.get(subject=subject)
+    assert request.categories == ["keystrokes"]
+    assert erasure_request_carry_out(request_id=request.pk) is True
+    assert set(EventChunk.objects.filter(subject=subject).values_list("category", flat=True)) == {"mouse", "clicks"}
+    assert SubjectKey.objects.filter(subject=subject).exists(), "the rest stays readable"
+
+
+def test_a_request_is_carried_out_once_however_often_it_is_delivered(stored, consenting, subject):
+    request = erasure_request_create(employee=consenting)
+    assert erasure_request_carry_out(request_id=request.pk) is True
+    assert erasure_request_carry_out(request_id=request.pk) is False
+    assert AuditEntry.objects.filter(action="erasure.completed").count() == 1
+
+
+def test_the_periodic_sweep_does_pending_requests_earliest_deadline_first(stored, consenting, bob, notice, subject):
+    erasure_request_create(employee=consenting, categories=["mouse"])
+    erasure_request_create(employee=consenting, categories=["clicks"])
+    assert process_erasures_task.delay().get() == 2
+    assert not ErasureRequest.objects.filter(status=ErasureRequest.Status.PENDING).exists()
+    assert set(EventChunk.objects.filter(subject=subject).values_list("category", flat=True)) == {"keystrokes"}
+    assert erasure_requests_process() == 0
+
+
+def test_retention_deletes_only_chunks_past_their_category_limit(stored, subject, frozen):
+    RetentionRule.objects.filter(category="mouse").update(max_age_days=7)
+    frozen.move_to(T0 + timedelta(days=8), tick=False)
+    assert enforce_retention_task.delay().get() == {"mouse": 2}
+    assert set(EventChunk.objects.filter(subject=subject).values_list("category", flat=True)) == {
+        "clicks",
+        "keystrokes",
+    }
+    entry = AuditEntry.objects.get(action="collection.retention.purged")
+    assert entry.target == "retention:mouse"
+    assert entry.detail["events"] == 2 and entry.detail["subjects"] == 1
+    assert retention_enforce() == {}, "nothing left to purge"
