@@ -1,5 +1,6 @@
 """Configuration from the environment: typed readers that fail loudly, production checks."""
 
+import base64
 import os
 import subprocess
 import sys
@@ -78,10 +79,26 @@ def test_production_settings_pass_the_deployment_checks(tmp_path):
             "SECRET_KEY": "x" * 20 + "a-long-random-production-secret-0123456789",
             "ALLOWED_HOSTS": "consent.example.com",
             "VAR_DIR": str(tmp_path),
+            "MASTER_KEY": base64.b64encode(bytes(range(32))).decode(),
         },
     )
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_deployment_checks_refuse_a_missing_master_key(tmp_path):
+    result = _manage(
+        "check",
+        "--deploy",
+        env={
+            "DJANGO_SETTINGS_MODULE": "config.settings.production",
+            "SECRET_KEY": "x" * 20 + "a-long-random-production-secret-0123456789",
+            "ALLOWED_HOSTS": "consent.example.com",
+            "VAR_DIR": str(tmp_path),
+        },
+    )
+    assert result.returncode != 0
+    assert "collection.E001" in result.stderr and "No master key" in result.stderr
 
 
 def test_a_bad_value_stops_the_service_with_a_message_naming_it(tmp_path):
