@@ -21,7 +21,7 @@ from audit.selectors import (
     entries_for_actor,
     inclusion_proof_for_actor,
 )
-from audit.services import checkpoint_create
+from audit.services import CheckpointRefused, checkpoint_create
 from config.exceptions import ApiError
 from config.schema import ErrorSerializer
 
@@ -71,8 +71,6 @@ class CheckpointCreateApi(_AuditApi):
 
     @extend_schema(request=None, responses={201: CheckpointSerializer, 403: ErrorSerializer, 409: ErrorSerializer})
     def post(self, request):
-        from audit.services import CheckpointRefused
-
         try:
             checkpoint = checkpoint_create()
         except CheckpointRefused as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlencode
 
 from django import forms
@@ -14,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import Role
-from audit.selectors import EntryFilter, entries_for_actor
+from audit.selectors import EntryFilter, checkpoints_for_actor, entries_for_actor
 from audit.services import CheckpointRefused, checkpoint_create
 from audit.tree import log_size
 from audit.verification import audit_log_verify
@@ -88,15 +89,13 @@ def console(request):
             older = urlencode({**selection.as_query(), "before": entries[-1].seq})
     query = selection.as_query()
     api_entries = reverse("audit-entries")
-    from audit.models import AuditCheckpoint
-
     context = {
         "form": form,
-        "entries": entries,
+        "entries": [(entry, json.dumps(entry.detail, ensure_ascii=False, sort_keys=True)) for entry in entries],
         "error": error,
         "size": size,
         "older_query": older,
-        "latest_checkpoint": AuditCheckpoint.objects.order_by("-size", "-id").first(),
+        "latest_checkpoint": checkpoints_for_actor(actor=request.user).first(),
         "verification": _verification(size=size),
         "download_jsonl": f"{api_entries}?{urlencode({**query, 'format': 'jsonl'})}",
         "download_csv": f"{api_entries}?{urlencode({**query, 'format': 'csv'})}",
