@@ -23,9 +23,9 @@ from django.db import models
 class AuditEntry(models.Model):
     seq = models.BigIntegerField(primary_key=True)
     ts = models.DateTimeField(db_index=True)
-    actor = models.CharField(max_length=200, db_index=True)
-    action = models.CharField(max_length=100, db_index=True)
-    target = models.CharField(max_length=300, db_index=True)
+    actor = models.CharField(max_length=200)
+    action = models.CharField(max_length=100)
+    target = models.CharField(max_length=300)
     detail = models.JSONField(default=dict)
     leaf = models.TextField(help_text="RFC 8785 canonical JSON of the entry: the Merkle leaf bytes.")
     leaf_hash = models.BinaryField(max_length=32, help_text="SHA-256(0x00 || leaf bytes)")
@@ -34,6 +34,12 @@ class AuditEntry(models.Model):
         ordering = ["seq"]
         verbose_name_plural = "audit entries"
         constraints = [models.CheckConstraint(condition=models.Q(seq__gte=0), name="audit_seq_non_negative")]
+        # Filters are exact matches read in log order; every index costs each append.
+        indexes = [
+            models.Index(fields=["actor", "seq"], name="audit_entry_actor_seq"),
+            models.Index(fields=["action", "seq"], name="audit_entry_action_seq"),
+            models.Index(fields=["target", "seq"], name="audit_entry_target_seq"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.target}"

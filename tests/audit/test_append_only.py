@@ -79,3 +79,16 @@ def test_the_admin_shows_entries_read_only(record, adam, client):
         "/django-admin/audit/auditentry/", {"action": "delete_selected", "_selected_action": ["0"], "post": "yes"}
     )
     assert AuditEntry.objects.filter(seq=0).exists()
+
+
+@pytest.mark.django_db
+def test_the_guards_come_back_after_a_migrate_rebuilt_a_sqlite_table(record):
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite rebuilds tables on ALTER; PostgreSQL keeps triggers")
+    from audit import guards
+    from audit.apps import _guard_sqlite_tables
+
+    record(1)
+    guards.uninstall(connection)  # what a table rebuild does
+    _guard_sqlite_tables(sender=None, using="default")  # post_migrate
+    assert "append-only" in _refused("DELETE FROM audit_auditentry")
