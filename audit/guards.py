@@ -183,7 +183,7 @@ BEGIN
 END;
 $$;
 
-CREATE OR REPLACE FUNCTION audit_sequence() RETURNS bigint
+CREATE OR REPLACE FUNCTION audit_sequence(own_transaction boolean DEFAULT false) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
     head_size bigint;
@@ -196,6 +196,12 @@ BEGIN
     IF NOT FOUND THEN
         RETURN -1;  -- the holder numbers the queue once it lets go
     END IF;
+    IF own_transaction THEN
+        -- Numbering only moves entries that are already durable in the queue;
+        -- if a crash loses this commit, the queue is numbered again. Anything
+        -- signed later is flushed with (after) it. So it need not wait for the disk.
+        PERFORM set_config('synchronous_commit', 'off', true);
+    END IF;
     new_size := audit_number_pending(head_size);
     UPDATE audit_audithead SET size = new_size WHERE id = 1;
     RETURN new_size - head_size;
@@ -204,7 +210,7 @@ $$;
 """
 
 PG_DROP_APPEND_FUNCTIONS = """
-DROP FUNCTION IF EXISTS audit_sequence();
+DROP FUNCTION IF EXISTS audit_sequence(boolean);
 DROP FUNCTION IF EXISTS audit_append(timestamptz, text, text, text, jsonb, text, text);
 DROP FUNCTION IF EXISTS audit_number_pending(bigint);
 """

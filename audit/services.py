@@ -142,7 +142,7 @@ def audit_sequence_pending() -> int:
         # A single statement: outside a transaction (after commit) it commits on
         # its own, so the head row is let go before looking again.
         with connection.cursor() as cursor:
-            cursor.execute("SELECT audit_sequence()")
+            cursor.execute("SELECT audit_sequence(%s)", [not connection.in_atomic_block])
             moved = cursor.fetchone()[0]
         if moved <= 0:
             return done
