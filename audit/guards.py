@@ -161,6 +161,13 @@ DECLARE
     head_size bigint;
     leaf text;
 BEGIN
+    -- Under load the queue is not empty: join it rather than hold the head
+    -- row through this transaction's commit, which would serialise writers.
+    IF EXISTS (SELECT 1 FROM audit_auditpending) THEN
+        INSERT INTO audit_auditpending (ts, actor, action, target, detail, prefix, suffix)
+        VALUES (p_ts, p_actor, p_action, p_target, p_detail, p_prefix, p_suffix);
+        RETURN NULL;
+    END IF;
     SELECT size INTO head_size FROM audit_audithead WHERE id = 1 FOR UPDATE SKIP LOCKED;
     IF NOT FOUND THEN
         IF EXISTS (SELECT 1 FROM audit_audithead WHERE id = 1) THEN
