@@ -426,7 +426,13 @@ def run(argv: Sequence[str] | None = None) -> tuple[int, list[str]]:
 
     keys = load_jwks(_load_json(args.jwks, "JWKS"))
     checkpoint = parse_checkpoint(_load_json(args.checkpoint, "checkpoint"), name=f"checkpoint {args.checkpoint}")
-    older = [parse_checkpoint(_load_json(p, "checkpoint"), name=f"checkpoint {p}") for p in args.old_checkpoint]
+    older = []
+    for path in args.old_checkpoint:
+        document = _load_json(path, "checkpoint")
+        if isinstance(document, list):  # GET /api/v1/audit/checkpoints: many at once
+            older += [parse_checkpoint(d, name=f"checkpoint {path}[{i}]") for i, d in enumerate(document)]
+        else:
+            older.append(parse_checkpoint(document, name=f"checkpoint {path}"))
     for cp in [checkpoint, *older]:
         verify_checkpoint_signature(cp, keys)
         if args.origin is not None and cp.origin != args.origin:
@@ -435,6 +441,7 @@ def run(argv: Sequence[str] | None = None) -> tuple[int, list[str]]:
             raise InputError(f"{cp.name} is from origin {cp.origin!r}, the checkpoint from {checkpoint.origin!r}")
         if cp.size > checkpoint.size:
             raise InputError(f"{cp.name} (size {cp.size}) is newer than the checkpoint (size {checkpoint.size})")
+
     messages = [f"{cp.name}: signature by {cp.kid} verifies (size {cp.size})" for cp in [*older, checkpoint]]
 
     if args.consistency_proof:

@@ -236,3 +236,31 @@ def test_it_runs_with_only_the_standard_library_and_cryptography(log):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("OK")
+
+
+def test_every_checkpoint_of_the_log_narrows_a_changed_entry_down(tmp_path, aaron, api_as, api, record):
+    client = api_as(aaron)
+    for _ in range(6):
+        record(1)
+        client.post(f"{API}/checkpoints")  # a checkpoint after every entry
+    (tmp_path / "all.json").write_text(json.dumps(client.get(f"{API}/checkpoints").json()))
+    (tmp_path / "cp.json").write_text(json.dumps(client.get(f"{API}/checkpoints/latest").json()))
+    (tmp_path / "jwks.json").write_text(api.get("/.well-known/jwks.json").content.decode())
+    lines = b"".join(client.get(f"{API}/entries").streaming_content).splitlines(keepends=True)
+    lines[4] = lines[4].replace(b'"i":0', b'"i":7')
+    (tmp_path / "bad.jsonl").write_bytes(b"".join(lines))
+    code, messages = verify.run(
+        [
+            "--entries", str(tmp_path / "bad.jsonl"),
+            "--checkpoint", str(tmp_path / "cp.json"),
+            "--old-checkpoint", str(tmp_path / "all.json"),
+            "--jwks", str(tmp_path / "jwks.json"),
+        ]
+    )  # fmt: skip
+    assert code == 1
+    assert (
+        messages[-2]
+        == "first bad entry: seq 4: its content differs from what checkpoint "
+        + str(tmp_path / "all.json")
+        + "[2] signed"
+    )
