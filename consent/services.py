@@ -126,15 +126,16 @@ def _erasure_request_create(
     )
     # The due time is a deadline: a worker starts as soon as this commits, and
     # the periodic sweep catches anything that message misses.
-    transaction.on_commit(lambda: _start_erasure(request.pk))
+    # robust: a broker outage must not turn a committed withdrawal into an error.
+    transaction.on_commit(lambda: _start_erasure(request.pk), robust=True)
     return request
 
 
 def _start_erasure(request_id) -> None:
-    from config.celery import app
+    from django.utils.module_loading import import_string
 
-    # Looked up by name: the collection app depends on this one, not the reverse.
-    app.tasks["collection.tasks.erase_subject_task"].delay(str(request_id))
+    # Imported by name: the collection app depends on this one, not the reverse.
+    import_string("collection.tasks.erase_subject_task").delay(str(request_id))
 
 
 def erasure_request_complete(*, request: ErasureRequest, actor: Any, outcome: dict[str, Any]) -> ErasureRequest:

@@ -87,3 +87,18 @@ def test_retention_deletes_only_chunks_past_their_category_limit(stored, subject
     assert entry.target == "retention:mouse"
     assert entry.detail["events"] == 2 and entry.detail["subjects"] == 1
     assert retention_enforce() == {}, "nothing left to purge"
+
+
+def test_a_broker_outage_does_not_fail_a_committed_withdrawal(
+    stored, consenting, subject, api_as, monkeypatch, django_capture_on_commit_callbacks
+):
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr("collection.tasks.erase_subject_task.delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_as(consenting).post("/api/v1/consent/me/withdrawals", {"erase": True}, format="json")
+    assert response.status_code == 201
+    request = ErasureRequest.objects.get(subject=subject)
+    assert request.status == ErasureRequest.Status.PENDING, "left for the periodic sweep"
+    assert erasure_requests_process() == 1
