@@ -22,7 +22,7 @@ def master_key_configured(app_configs, **kwargs):
         return [
             checks.Error(
                 str(exc),
-                hint="Generate one with: python -c \"import base64,os;print(base64.b64encode(os.urandom(32)).decode())\"",
+                hint='Generate one with: python -c "import base64,os;print(base64.b64encode(os.urandom(32)).decode())"',
                 id="collection.E001",
             )
         ]

@@ -38,7 +38,7 @@ def test_an_employee_enrolls_a_capture_device_and_sees_its_secret_once(page, sig
     page.goto("/portal/devices")
     page.fill("input[name=name]", "Work laptop")
     page.select_option("select[name=platform]", "linux")
-    page.click("button:has-text(\"Enroll\")")
+    page.click('button:has-text("Enroll")')
     page.wait_for_load_state()
     device = Device.objects.get(employee=alice)
     secret_shown = page.locator("code").first.inner_text()
