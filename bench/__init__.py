@@ -65,3 +65,43 @@ def teardown_database() -> None:
 
         connection.creation.destroy_test_db(connection.settings_dict["NAME"], verbosity=0)
         _database_ready = False
+
+
+def run_in_processes(target, args_list: list[tuple]) -> float:
+    """Run ``target(*args, barrier=...)`` in one forked process per args tuple; returns the seconds they took.
+
+    Each process prepares, then waits on the barrier; the clock starts when
+    all are ready and stops when the last one exits.
+    """
+    import multiprocessing
+    import time
+
+    from django.db import connections
+
+    connections.close_all()  # children must not share the parent's connection
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(len(args_list) + 1)
+    processes = [context.Process(target=target, args=args, kwargs={"barrier": barrier}) for args in args_list]
+    for process in processes:
+        process.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for process in processes:
+        process.join()
+    elapsed = time.perf_counter() - started
+    if any(p.exitcode for p in processes):
+        raise RuntimeError(f"a {target.__name__} process failed")
+    return elapsed
+
+
+def main_standalone(run) -> None:
+    """``python -m bench.<module>``: run one benchmark module, print its figures, exit 1 on a missed target."""
+    import sys
+
+    try:
+        figures = run()
+    finally:
+        teardown_database()
+    for figure in figures:
+        print("\n".join(figure.lines()))
+    sys.exit(0 if all(f.met is not False for f in figures) else 1)

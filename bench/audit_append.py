@@ -9,10 +9,9 @@ unlocked table, in the same run.  Afterwards the log must hold exactly
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import time
 
+import bench
 from bench import Figure, bench_database
 
 WRITERS = 8
@@ -20,7 +19,7 @@ PER_WRITER = int(os.environ.get("AUDIT_BENCH_PER_WRITER", "1000"))
 TARGET = 2000.0
 
 
-def _audit_writer(number: int, barrier, per_writer: int) -> None:
+def _audit_writer(number: int, per_writer: int, *, barrier) -> None:
     from django.db import connections, transaction
 
     from audit.services import audit_record
@@ -37,7 +36,7 @@ def _audit_writer(number: int, barrier, per_writer: int) -> None:
     connections.close_all()
 
 
-def _plain_writer(number: int, barrier, per_writer: int, leaf: str, leaf_hash: bytes) -> None:
+def _plain_writer(number: int, per_writer: int, leaf: str, leaf_hash: bytes, *, barrier) -> None:
     from django.db import connection, connections, transaction
 
     barrier.wait()
@@ -47,7 +46,7 @@ def _plain_writer(number: int, barrier, per_writer: int, leaf: str, leaf_hash: b
     connections.close_all()
 
 
-def _indexed_writer(number: int, barrier, per_writer: int, leaf: str, leaf_hash: bytes) -> None:
+def _indexed_writer(number: int, per_writer: int, leaf: str, leaf_hash: bytes, *, barrier) -> None:
     from django.db import connection, connections, transaction
     from django.utils import timezone
 
@@ -71,22 +70,7 @@ def _indexed_writer(number: int, barrier, per_writer: int, leaf: str, leaf_hash:
 
 
 def _timed(target, args_for) -> float:
-    from django.db import connections
-
-    connections.close_all()  # children must not share the parent's connection
-    context = multiprocessing.get_context("fork")
-    barrier = context.Barrier(WRITERS + 1)
-    processes = [context.Process(target=target, args=(n, barrier, *args_for(n))) for n in range(WRITERS)]
-    for process in processes:
-        process.start()
-    barrier.wait()
-    started = time.perf_counter()
-    for process in processes:
-        process.join()
-    elapsed = time.perf_counter() - started
-    if any(p.exitcode for p in processes):
-        raise RuntimeError("a writer process failed")
-    return elapsed
+    return bench.run_in_processes(target, [(n, *args_for(n)) for n in range(WRITERS)])
 
 
 def run() -> list[Figure]:

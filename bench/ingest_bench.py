@@ -39,6 +39,7 @@ from pathlib import Path
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/consent_bench"
 os.environ.setdefault("DATABASE_URL", DEFAULT_URL)
 
+import bench  # noqa: E402
 from bench import Figure, bench_database  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -217,7 +218,7 @@ def _start_server(port: int, database_url: str, var_dir: str) -> subprocess.Pope
     raise RuntimeError("gunicorn did not come up")
 
 
-def _plain_writer(rows_by_batch: list[list[tuple]], barrier) -> None:
+def _plain_writer(rows_by_batch: list[list[tuple]], *, barrier) -> None:
     from django.db import connection, connections, transaction
 
     barrier.wait()
@@ -233,7 +234,7 @@ def _plain_writer(rows_by_batch: list[list[tuple]], barrier) -> None:
 
 def _baseline(batch_ids: list[str]) -> float:
     """Seconds for 8 processes to write the same chunk rows with plain INSERTs, one transaction per batch."""
-    from django.db import connection, connections
+    from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS bench_plain_chunks")
@@ -250,22 +251,11 @@ def _baseline(batch_ids: list[str]) -> float:
             grouped.setdefault(row[0], []).append(tuple(row[1:]))
     batches = list(grouped.values())
     shares = [batches[i::CLIENTS] for i in range(CLIENTS)]
-    connections.close_all()
-    context = multiprocessing.get_context("fork")
-    barrier = context.Barrier(CLIENTS + 1)
-    processes = [context.Process(target=_plain_writer, args=(share, barrier)) for share in shares]
-    for process in processes:
-        process.start()
-    barrier.wait()
-    started = time.perf_counter()
-    for process in processes:
-        process.join()
-    elapsed = time.perf_counter() - started
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE bench_plain_chunks")
-    if any(p.exitcode for p in processes):
-        raise RuntimeError("a baseline writer failed")
-    return elapsed
+    try:
+        return bench.run_in_processes(_plain_writer, [(share,) for share in shares])
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE bench_plain_chunks")
 
 
 def _database_url() -> str:
@@ -366,12 +356,4 @@ def run() -> list[Figure]:
 
 
 if __name__ == "__main__":
-    import bench
-
-    try:
-        figures = run()
-    finally:
-        bench.teardown_database()
-    for figure in figures:
-        print("\n".join(figure.lines()))
-    sys.exit(0 if all(f.met is not False for f in figures) else 1)
+    bench.main_standalone(run)

@@ -18,7 +18,6 @@ import base64
 import json
 import os
 import random
-import sys
 import time
 import uuid
 from datetime import UTC, datetime
@@ -26,6 +25,7 @@ from datetime import UTC, datetime
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/consent_bench"
 os.environ.setdefault("DATABASE_URL", DEFAULT_URL)
 
+import bench  # noqa: E402
 from bench import Figure, bench_database  # noqa: E402
 
 EVENTS = int(os.environ.get("ERASURE_BENCH_EVENTS", "1000000"))
@@ -157,12 +157,4 @@ def run() -> list[Figure]:
 
 
 if __name__ == "__main__":
-    import bench
-
-    try:
-        figures = run()
-    finally:
-        bench.teardown_database()
-    for figure in figures:
-        print("\n".join(figure.lines()))
-    sys.exit(0 if all(f.met is not False for f in figures) else 1)
+    bench.main_standalone(run)
