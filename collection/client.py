@@ -45,7 +45,7 @@ SENTENCES = [
     "Meeting notes: ship the beta on Thursday.",
     "Ping jane.doe@example.com about the invoice.",
     "Call me on +44 20 7946 0958 after lunch.",
-    "TODO: write tests for the parser edge cases.",
+    "Note to self: write tests for the parser edge cases.",
     "The deploy failed because the cache was cold.",
     "Send the report to finance@example.org by Friday.",
     "Looks good to me, merging now.",
@@ -426,8 +426,8 @@ def wait_for_server(url: str, seconds: float) -> None:
             time.sleep(1)
 
 
-def main(argv: list[str] | None = None, *, default_password: str | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_arguments(parser: argparse.ArgumentParser, *, default_password: str | None = None) -> None:
+    """The client's options; shared by ``python -m collection.client`` and ``manage.py simulate_capture``."""
     parser.add_argument("--url", default="http://127.0.0.1:8000")
     parser.add_argument("--username", action="append", required=True, help="repeat to simulate several employees")
     parser.add_argument("--password", default=default_password, help="the same for every --username")
@@ -440,9 +440,19 @@ def main(argv: list[str] | None = None, *, default_password: str | None = None) 
     parser.add_argument("--no-gzip", action="store_true")
     parser.add_argument("--state-dir", type=Path, help="keep each employee's device secret here and reuse it")
     parser.add_argument("--seed", type=int)
+
+
+def main(argv: list[str] | None = None, *, default_password: str | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_arguments(parser, default_password=default_password)
     args = parser.parse_args(argv)
     if not args.password:
         parser.error("--password is required")
+    return simulate_employees(args)
+
+
+def simulate_employees(args: argparse.Namespace) -> int:
+    """Simulate every ``--username`` at once, one thread each; 0 when all of them ran to the end."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s capture %(message)s")
     if args.wait:
         wait_for_server(args.url, args.wait)

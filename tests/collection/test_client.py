@@ -129,3 +129,36 @@ def test_a_saved_device_is_reused(at_upload_time, tmp_path, no_sleep):
     _client(state_file=state).run(seconds=None, batches=1, interval=0)
     _client(state_file=state).run(seconds=None, batches=1, interval=0)
     assert Device.objects.count() == 1 and state.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_management_command_runs_the_client_against_a_live_server(live_server, at_upload_time):
+    from django.core.management import call_command
+
+    from collection.models import EventChunk
+    from tests.conftest import PASSWORD
+
+    call_command(
+        "simulate_capture",
+        "--url",
+        live_server.url,
+        "--username",
+        "alice",
+        "--password",
+        PASSWORD,
+        "--batches",
+        "2",
+        "--interval",
+        "0",
+        "--seed",
+        "3",
+    )
+    assert EventChunk.objects.filter(subject__employee__username="alice").exists()
+
+
+def test_the_management_command_needs_a_password_outside_development(settings):
+    from django.core.management import CommandError, call_command
+
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="--password is required"):
+        call_command("simulate_capture", "--username", "alice")
