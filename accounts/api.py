@@ -11,8 +11,7 @@ from rest_framework.views import APIView
 from accounts.models import Role
 from accounts.permissions import IsAdmin
 from accounts.selectors import user_for_admin, users_for_admin
-from accounts.services import api_token_create, login_attempt, user_create, user_set_active, user_set_roles
-from config.exceptions import ApiError
+from accounts.services import api_token_create, login_attempt, user_create, user_update
 from config.schema import ErrorSerializer
 
 __all__ = ["ErrorSerializer"]  # other apps import it from here too
@@ -110,10 +109,5 @@ class UserUpdateApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = user_for_admin(actor=request.user, username=username)
-        if "roles" in data.validated_data:
-            if user.pk == request.user.pk and Role.ADMIN not in data.validated_data["roles"]:
-                raise ApiError("cannot_remove_own_admin", "You cannot remove the admin role from your own account.")
-            user = user_set_roles(actor=request.user, user=user, roles=data.validated_data["roles"])
-        if "is_active" in data.validated_data:
-            user = user_set_active(actor=request.user, user=user, active=data.validated_data["is_active"])
+        user = user_update(actor=request.user, user=user, **data.validated_data)
         return Response(UserOutputSerializer(user).data)

@@ -104,6 +104,19 @@ def user_set_active(*, actor: Any, user: User, active: bool) -> User:
     return user
 
 
+def user_update(*, actor: User, user: User, roles: Iterable[str] | None = None, is_active: bool | None = None) -> User:
+    """An administrator changes an account's roles and/or whether it may sign in, in one transaction."""
+    with transaction.atomic():
+        if roles is not None:
+            roles = list(roles)
+            if user.pk == actor.pk and Role.ADMIN not in roles:
+                raise ApiError("cannot_remove_own_admin", "You cannot remove the admin role from your own account.")
+            user = user_set_roles(actor=actor, user=user, roles=roles)
+        if is_active is not None:
+            user = user_set_active(actor=actor, user=user, active=is_active)
+    return user
+
+
 def login_attempt(*, request, username: str, password: str) -> User:
     """Check credentials with rate limiting per account and per client address.
 

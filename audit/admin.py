@@ -1,7 +1,8 @@
-"""The audit log in the Django admin: visible, never editable, by anybody."""
+"""The audit log in the Django admin: visible to auditors, never editable, by anybody."""
 
 from django.contrib import admin
 
+from accounts.models import Role
 from audit.models import AuditCheckpoint, AuditEntry
 
 
@@ -16,7 +17,9 @@ class _ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
     def has_view_permission(self, request, obj=None) -> bool:
-        return bool(request.user.is_active and request.user.is_staff)
+        # The same rule as the auditor console: reading the log takes the auditor
+        # role; being staff (an administrator) is not enough.
+        return bool(request.user.is_active and request.user.is_staff and request.user.has_role(Role.AUDITOR))
 
     def has_module_permission(self, request) -> bool:
         return self.has_view_permission(request)

@@ -79,7 +79,7 @@ def console(request):
         try:
             qs, size = entries_for_actor(actor=request.user, selection=selection, size=size)
             before = request.GET.get("before", "")
-            if before.isdigit():
+            if before.isascii() and before.isdigit():  # "²" is a digit to isdigit() but not to int()
                 qs = qs.filter(seq__lt=int(before))
             entries = list(qs.order_by("-seq")[: PAGE_SIZE + 1])
         except ApiError as exc:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db import transaction
 from django.db.models import Sum
@@ -20,45 +19,45 @@ from django.utils import timezone
 
 from audit.services import audit_record
 from collection.models import EventChunk
-from collection.services import subject_data_erase
+from collection.services import subject_ciphertext_delete, subject_key_destroy
 from consent.models import ErasureRequest, RetentionRule
 from consent.services import erasure_request_complete
 
 ACTOR = "system:erasure"
 
 
-def _erase_categories(*, request: ErasureRequest) -> dict[str, Any]:
-    """Delete the chunks of some categories; the subject's key stays for what remains."""
-    label = f"subject:{request.subject.pseudonym}"
-    chunks = EventChunk.objects.filter(subject=request.subject, category__in=request.categories)
-    events = chunks.aggregate(events=Sum("count"))["events"] or 0
-    deleted = chunks.delete()[0]
-    audit_record(
-        actor=ACTOR,
-        action="collection.erase.ciphertext_deleted",
-        target=label,
-        detail={"categories": request.categories, "chunks": deleted, "events": events, "reason": request.reason},
+def _claim(request_id: uuid.UUID | str, *, skip_locked: bool) -> ErasureRequest | None:
+    return (
+        ErasureRequest.objects.select_for_update(skip_locked=skip_locked)
+        .select_related("subject")
+        .filter(pk=request_id, status=ErasureRequest.Status.PENDING)
+        .first()
     )
-    return {"chunks": deleted, "events": events}
 
 
 def erasure_request_carry_out(*, request_id: uuid.UUID | str) -> bool:
-    """Erase what one pending request names. Returns False when it is done already or being done elsewhere."""
+    """Erase what one pending request names. Returns False when it is done already or being done elsewhere.
+
+    Everything: the data key is destroyed and that commits first, so the data is
+    unreadable at once; then the ciphertext is deleted and the request marked
+    done together.  Some categories: their chunks are deleted (the key stays for
+    the rest).
+    """
     with transaction.atomic():
-        request = (
-            ErasureRequest.objects.select_for_update(skip_locked=True)
-            .select_related("subject")
-            .filter(pk=request_id, status=ErasureRequest.Status.PENDING)
-            .first()
-        )
+        request = _claim(request_id, skip_locked=True)
         if request is None:
             return False
-        if request.categories:
-            outcome = _erase_categories(request=request)
-        else:
-            # Everything: crypto-shred (destroy the data key, then the ciphertext).
-            outcome = subject_data_erase(subject=request.subject, actor=ACTOR, reason=request.reason)
-        erasure_request_complete(request=request, actor=ACTOR, outcome=outcome)
+        shredded = {}
+        if not request.categories:
+            shredded = subject_key_destroy(subject=request.subject, actor=ACTOR, reason=request.reason)
+    with transaction.atomic():
+        request = _claim(request_id, skip_locked=False)
+        if request is None:  # another worker finished it in between
+            return False
+        outcome = subject_ciphertext_delete(
+            subject=request.subject, actor=ACTOR, reason=request.reason, categories=request.categories or None
+        )
+        erasure_request_complete(request=request, actor=ACTOR, outcome={**shredded, **outcome})
     return True
 
 

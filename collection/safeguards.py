@@ -140,6 +140,18 @@ def _decide(app: str, kind: type, rules: Rules) -> tuple[str | None, str | None,
     return None, category, max(rules.granted_since[category], rules.retention_cutoff.get(category, 0.0))
 
 
+def _key_identities(event) -> list[tuple]:
+    """What names a key in a press or release; clients send some of these, not always the same ones."""
+    out = []
+    if event.key_vk is not None:
+        out.append(("vk", event.key_vk))
+    if event.key_char is not None:
+        out.append(("char", event.key_char))
+    if event.key_name is not None:
+        out.append(("name", event.key_name))
+    return out
+
+
 def apply_safeguards(events: list, rules: Rules) -> Outcome:
     """Decide for each event whether it is kept, drop the rest under their reason, and clean what is kept.
 
@@ -163,6 +175,7 @@ def apply_safeguards(events: list, rules: Rules) -> Outcome:
             if e.field.secure or password_like:
                 secure_fields.add((e.app, role))
 
+    secure_keys_down: set[tuple[str, tuple]] = set()
     private_apps: set[str] = set()
     decisions: dict[tuple[str, type], tuple] = {}
     to_clean: list[tuple[str, object]] = []  # key and window events, which cleaning looks at
@@ -186,9 +199,20 @@ def apply_safeguards(events: list, rules: Rules) -> Outcome:
         elif private_apps and app in private_apps:
             dropped["private_window"] += 1
             continue
-        if kind in _KEY_TYPES and event.field is not None and (app, event.field.role) in secure_fields:
-            dropped["secure_field"] += 1
-            continue
+        if secure_fields and kind in _KEY_TYPES:
+            if event.field is not None and (app, event.field.role) in secure_fields:
+                dropped["secure_field"] += 1
+                if kind is KeyDown:
+                    secure_keys_down.update((app, identity) for identity in _key_identities(event))
+                continue
+            if event.field is None and kind is KeyUp and secure_keys_down:
+                # The release of a key pressed in a secure field, sent without
+                # its field: its timing reveals the password as much as the press.
+                identities = {(app, identity) for identity in _key_identities(event)}
+                if identities & secure_keys_down:
+                    secure_keys_down.difference_update(identities)
+                    dropped["secure_field"] += 1
+                    continue
         if reason is not None:
             dropped[reason] += 1
             continue

@@ -107,7 +107,8 @@ KeyEvent = KeyDown | KeyUp
 class UploadBatch(msgspec.Struct, forbid_unknown_fields=True):
     batch_id: uuid.UUID
     schema: Literal["capture/v1"]
-    events: Annotated[list[Event], msgspec.Meta(max_length=MAX_EVENTS)]
+    # At most MAX_EVENTS; checked after decoding so that too many is a 413, not a 400.
+    events: list[Event]
 
 
 CATEGORY_OF_TYPE = {
@@ -159,6 +160,8 @@ def decode_batch(body: bytes) -> UploadBatch:
         raise BatchInvalid(message, index, field) from None
     except msgspec.DecodeError as exc:
         raise BatchInvalid(f"The body is not valid JSON: {exc}", None, None) from None
+    except UnicodeDecodeError:
+        raise BatchInvalid("The body is not valid UTF-8.", None, None) from None
 
 
 def encode_events(events: list) -> bytes:

@@ -26,10 +26,10 @@ from audit.services import audit_record
 from collection import crypto
 from collection.models import Batch, Device, EventChunk, Platform, SubjectKey
 from collection.safeguards import Rules, apply_safeguards
-from collection.schema import BatchInvalid, decode_batch, decode_events, encode_events
+from collection.schema import MAX_EVENTS, BatchInvalid, decode_batch, decode_events, encode_events
 from collection.tokens import CaptureClaims, token_sign
 from config.exceptions import ApiError, Conflict
-from consent.models import Subject
+from consent.models import ConsentState, Subject
 from consent.selectors import capture_policy_for_subject, consent_state_for_subject
 from consent.services import subject_for_employee
 
@@ -206,6 +206,12 @@ def batch_ingest(*, claims: CaptureClaims, subject_id: int, body: bytes) -> Inge
         raise ApiError(
             "invalid_batch", exc.message, extra={"event_index": exc.event_index, "field": exc.field}
         ) from None
+    if len(batch.events) > MAX_EVENTS:
+        raise ApiError(
+            "too_many_events",
+            f"The batch holds {len(batch.events)} events; at most {MAX_EVENTS} are accepted in one upload.",
+            status_code=413,
+        )
     digest = hashlib.sha256(body).hexdigest()
 
     # Read fresh from the database on every upload: the first upload after a
@@ -220,6 +226,10 @@ def batch_ingest(*, claims: CaptureClaims, subject_id: int, body: bytes) -> Inge
             "policy_unavailable", "The capture policy cannot be loaded; nothing was stored.", status_code=503
         )
     if state.epoch != claims.epoch or not policy.categories:
+        # A retry of a batch stored before the change still gets its first answer.
+        replay = _replayed(batch.batch_id, subject.pk, digest)
+        if replay is not None:
+            return replay
         raise _consent_refusal(withdrawn=not policy.categories)
 
     # Replays are rare: rather than look the batch_id up first, the insert
@@ -250,6 +260,18 @@ def batch_ingest(*, claims: CaptureClaims, subject_id: int, body: bytes) -> Inge
     groups = outcome.groups
     try:
         with transaction.atomic():
+            # Hold the consent row until this batch commits. A withdrawal locks
+            # it too: one that committed since the check above refuses this
+            # batch here, and one that comes later waits, so its erasure sees
+            # everything stored before it.
+            current = (
+                ConsentState.objects.select_for_update()
+                .filter(subject_id=subject.pk)
+                .values_list("epoch", "granted")
+                .first()
+            )
+            if current is None or current[0] != claims.epoch:
+                raise _consent_refusal(withdrawn=not (current and current[1]))
             stored = Batch.objects.create(
                 batch_id=batch.batch_id,
                 subject=subject,
@@ -406,29 +428,48 @@ def subject_events(subject: Subject) -> list[tuple[str, str, list]]:
 # --- Erasure -----------------------------------------------------------------
 
 
+def subject_key_destroy(*, subject: Subject, actor: Any = "system", reason: str = "") -> dict[str, int]:
+    """Crypto-shredding, step one: destroy the subject's data key, so its ciphertext is unreadable."""
+    with transaction.atomic():
+        keys = SubjectKey.objects.filter(subject=subject).delete()[0]
+        audit_record(
+            actor=actor,
+            action="collection.erase.key_destroyed",
+            target=_subject_label(subject),
+            detail={"keys_destroyed": keys, "reason": reason},
+        )
+    return {"keys_destroyed": keys}
+
+
+def subject_ciphertext_delete(
+    *, subject: Subject, actor: Any = "system", reason: str = "", categories: list[str] | None = None
+) -> dict[str, Any]:
+    """Delete a subject's stored chunks (of ``categories``, or all with their batch records)."""
+    with transaction.atomic():
+        chunks = EventChunk.objects.filter(subject=subject)
+        if categories:
+            chunks = chunks.filter(category__in=categories)
+        events = chunks.aggregate(events=Sum("count"))["events"] or 0
+        deleted = chunks.delete()[0]
+        # Batch records hold only counts and a digest; they go once nothing of the subject is left.
+        batches = Batch.objects.filter(subject=subject).delete()[0] if not categories else 0
+        outcome: dict[str, Any] = {"chunks": deleted, "events": events, "batches": batches}
+        audit_record(
+            actor=actor,
+            action="collection.erase.ciphertext_deleted",
+            target=_subject_label(subject),
+            detail={**outcome, "categories": categories or [], "reason": reason},
+        )
+    return outcome
+
+
 def subject_data_erase(*, subject: Subject, actor: Any = "system", reason: str = "") -> dict[str, int]:
     """Crypto-shred a subject's captured data: destroy its data key, then delete the ciphertext.
 
     Each step commits with its own audit entry.  After the first step the
     data is unreadable; after the second it is gone.  Safe to run again.
     """
-    label = _subject_label(subject)
-    with transaction.atomic():
-        keys = SubjectKey.objects.filter(subject=subject).delete()[0]
-        audit_record(
-            actor=actor,
-            action="collection.erase.key_destroyed",
-            target=label,
-            detail={"keys_destroyed": keys, "reason": reason},
-        )
-    with transaction.atomic():
-        stats = EventChunk.objects.filter(subject=subject).aggregate(events=Sum("count"))
-        chunks = EventChunk.objects.filter(subject=subject).delete()[0]
-        batches = Batch.objects.filter(subject=subject).delete()[0]
-        audit_record(
-            actor=actor,
-            action="collection.erase.ciphertext_deleted",
-            target=label,
-            detail={"chunks": chunks, "events": stats["events"] or 0, "batches": batches, "reason": reason},
-        )
-    return {"keys_destroyed": keys, "chunks": chunks, "events": stats["events"] or 0, "batches": batches}
+    return {
+        **subject_key_destroy(subject=subject, actor=actor, reason=reason),
+        **subject_ciphertext_delete(subject=subject, actor=actor, reason=reason),
+    }

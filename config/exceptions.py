@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -83,6 +84,14 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         body = {"error": exc.code, "detail": exc.detail, **exc.extra}
         logger.info("api error %s %s: %s", exc.status_code, exc.code, exc.detail)
         return Response(body, status=exc.status_code, headers=exc.headers or None)
+    if isinstance(exc, IntegrityError):
+        # A uniqueness race the service's own check could not see; its
+        # transaction rolled back, so nothing was half-written.
+        logger.warning("integrity conflict: %s", exc)
+        return Response(
+            {"error": "conflict", "detail": "The change collided with a concurrent one and was not made; try again."},
+            status=status.HTTP_409_CONFLICT,
+        )
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     elif isinstance(exc, Http404):

@@ -58,7 +58,7 @@ def receipt_payload(*, receipt_id: uuid.UUID, event: ConsentEvent) -> dict[str, 
     ]
     return {
         "version": RECEIPT_VERSION,
-        "jurisdiction": getattr(settings, "CONSENT_JURISDICTION", "EU"),
+        "jurisdiction": settings.CONSENT_JURISDICTION,
         "consentTimestamp": int(event.created_at.timestamp()),
         "collectionMethod": COLLECTION_METHODS.get(event.channel, event.channel),
         "consentReceiptID": str(receipt_id),
@@ -66,10 +66,12 @@ def receipt_payload(*, receipt_id: uuid.UUID, event: ConsentEvent) -> dict[str, 
         "piiPrincipalId": event.subject.pseudonym,
         "piiControllers": [
             {
-                "piiController": getattr(settings, "CONSENT_CONTROLLER_NAME", settings.SITE_NAME),
+                "piiController": settings.CONSENT_CONTROLLER_NAME,
                 "contact": notice.contact,
+                "address": settings.CONSENT_CONTROLLER_ADDRESS,
                 "email": notice.contact if "@" in notice.contact else "",
-                "url": origin,
+                "phone": settings.CONSENT_CONTROLLER_PHONE,
+                "piiControllerUrl": origin,
             }
         ],
         "policyUrl": origin + reverse("consent:notice", kwargs={"version": notice.version}),

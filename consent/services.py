@@ -140,22 +140,23 @@ def _start_erasure(request_id) -> None:
 
 def erasure_request_complete(*, request: ErasureRequest, actor: Any, outcome: dict[str, Any]) -> ErasureRequest:
     """Mark a request done once its data is unreadable and deleted; called by whoever erased it."""
-    request.status = ErasureRequest.Status.DONE
-    request.completed_at = timezone.now()
-    request.save(update_fields=["status", "completed_at"])
-    audit_record(
-        actor=actor,
-        action="erasure.completed",
-        target=f"subject:{request.subject.pseudonym}",
-        detail={
-            "erasure_request_id": str(request.id),
-            "categories": request.categories,
-            "reason": request.reason,
-            "due_at": request.due_at.isoformat(),
-            "overdue": request.completed_at > request.due_at,
-            **outcome,
-        },
-    )
+    with transaction.atomic():
+        request.status = ErasureRequest.Status.DONE
+        request.completed_at = timezone.now()
+        request.save(update_fields=["status", "completed_at"])
+        audit_record(
+            actor=actor,
+            action="erasure.completed",
+            target=f"subject:{request.subject.pseudonym}",
+            detail={
+                "erasure_request_id": str(request.id),
+                "categories": request.categories,
+                "reason": request.reason,
+                "due_at": request.due_at.isoformat(),
+                "overdue": request.completed_at > request.due_at,
+                **outcome,
+            },
+        )
     return request
 
 

@@ -6,7 +6,7 @@ from signing.keyring import jwks
 
 
 @require_GET
-@cache_control(public=True, max_age=300)
+@cache_control(public=True, max_age=60)
 def jwks_view(request):
     """``/.well-known/jwks.json``: public keys for tokens, receipts and checkpoints."""
     response = JsonResponse(jwks())

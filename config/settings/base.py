@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.middleware.ApiErrorMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -166,6 +167,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(minute=17),
     },
 }
+
+# The data controller named in consent receipts (Kantara CR v1.1 piiControllers).
+CONSENT_CONTROLLER_NAME = env_str("CONSENT_CONTROLLER_NAME", SITE_NAME)
+CONSENT_CONTROLLER_ADDRESS = env_str("CONSENT_CONTROLLER_ADDRESS", "")
+CONSENT_CONTROLLER_PHONE = env_str("CONSENT_CONTROLLER_PHONE", "")
+CONSENT_JURISDICTION = env_str("CONSENT_JURISDICTION", "EU")
 
 # --- Keys -------------------------------------------------------------------
 # Ed25519 signing keys (collection tokens, consent receipts, audit

@@ -64,9 +64,18 @@ def test_postgres_refuses_truncate(record, postgres_only):
 
 
 @pytest.mark.django_db
-def test_the_admin_shows_entries_read_only(record, adam, client):
+def test_an_administrator_without_the_auditor_role_cannot_read_the_log_in_the_admin(record, adam, client):
     record(1)
     client.force_login(adam)
+    assert client.get("/django-admin/audit/auditentry/").status_code == 403
+    assert client.get("/django-admin/audit/auditentry/0/change/").status_code == 403
+
+
+def test_the_admin_shows_entries_read_only_to_auditors(record, client, db):
+    from tests.conftest import make_user
+
+    record(1)
+    client.force_login(make_user("ava", "admin", "auditor"))
     listing = client.get("/django-admin/audit/auditentry/")
     assert listing.status_code == 200
     assert b"notice.publish" in listing.content

@@ -102,3 +102,37 @@ def test_a_broker_outage_does_not_fail_a_committed_withdrawal(
     request = ErasureRequest.objects.get(subject=subject)
     assert request.status == ErasureRequest.Status.PENDING, "left for the periodic sweep"
     assert erasure_requests_process() == 1
+
+
+def test_an_upload_racing_a_withdrawal_is_refused_and_stores_nothing(live_token, consenting, subject, monkeypatch):
+    """The withdrawal commits after the upload checked consent but before it stored anything."""
+    from collection import services
+
+    real = services.apply_safeguards
+
+    def withdraw_meanwhile(events, rules):
+        consent_withdraw(employee=consenting, erase=True)
+        return real(events, rules)
+
+    monkeypatch.setattr(services, "apply_safeguards", withdraw_meanwhile)
+    response = upload(live_token, batch([ev("mouse.move", 61)]))
+    assert response.status_code == 403
+    assert response.json()["error"] == "consent_withdrawn"
+    assert not EventChunk.objects.filter(subject=subject).exists()
+
+
+def test_the_key_stays_destroyed_when_deleting_the_ciphertext_fails(stored, consenting, subject, monkeypatch):
+    request = erasure_request_create(employee=consenting)
+
+    def disk_full(**kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("collection.erasure.subject_ciphertext_delete", disk_full)
+    with pytest.raises(OSError):
+        erasure_request_carry_out(request_id=request.pk)
+    assert not SubjectKey.objects.filter(subject=subject).exists(), "unreadable at once, whatever happens next"
+    request.refresh_from_db()
+    assert request.status == ErasureRequest.Status.PENDING
+    monkeypatch.undo()
+    assert erasure_request_carry_out(request_id=request.pk) is True
+    assert not EventChunk.objects.filter(subject=subject).exists()

@@ -107,6 +107,19 @@ DROPS = [
         4,
     ),
     (
+        "the release of a key pressed in a secure field, sent without its field",
+        None,
+        120,
+        [
+            ev("key.down", 60, key_char="p", key_vk=80, field=SECURE),
+            ev("key.up", 60.05, key_vk=80),
+            ev("key.down", 61, key_name="enter"),
+            ev("key.up", 61.05, key_name="enter"),
+        ],
+        {"secure_field": 2},
+        2,
+    ),
+    (
         "private window and what follows in it",
         None,
         120,

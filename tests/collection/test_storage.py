@@ -108,7 +108,7 @@ def test_erasure_destroys_the_key_first_then_the_ciphertext(stored, subject):
     assert subject_events(subject) == []
     steps = list(AuditEntry.objects.filter(action__startswith="collection.erase.").order_by("seq"))
     assert [s.action for s in steps] == ["collection.erase.key_destroyed", "collection.erase.ciphertext_deleted"]
-    assert steps[1].detail == {"chunks": 2, "events": 12, "batches": 1, "reason": "withdrawal"}
+    assert steps[1].detail == {"chunks": 2, "events": 12, "batches": 1, "categories": [], "reason": "withdrawal"}
     assert all(s.target == f"subject:{subject.pseudonym}" for s in steps)
 
 

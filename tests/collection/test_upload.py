@@ -90,12 +90,18 @@ MALFORMED = [
     ("bad schema", {"schema": "capture/v2"}, None, "schema"),
     ("bad batch id", {"batch_id": "not-a-uuid"}, None, "batch_id"),
     ("events not a list", {"events": {"0": ev("mouse.move")}}, None, "events"),
-    ("too many events", {"events": [ev("mouse.move")] * 5001}, None, "events"),
+    ("text that is not UTF-8", None, None, None),
 ]
 
 
 @pytest.mark.parametrize(("name", "changes", "index", "field"), MALFORMED, ids=[m[0] for m in MALFORMED])
 def test_malformed_batches_get_400_naming_event_and_field(live_token, name, changes, index, field):
+    if changes is None:  # raw bytes: invalid UTF-8 inside a string
+        body = json.dumps(batch([ev("key.type", text="PLACEHOLDER")])).encode().replace(b"PLACEHOLDER", b"\xff\xfe")
+        response = upload(live_token, body)
+        assert response.status_code == 400 and response.json()["error"] == "invalid_batch"
+        assert not Batch.objects.exists()
+        return
     response = upload(live_token, {**batch([ev("mouse.move")]), **changes})
     assert response.status_code == 400, response.content
     body = response.json()
@@ -237,11 +243,22 @@ def test_new_exclusions_also_invalidate_older_tokens(live_token, consenting):
     assert upload(live_token, batch([ev("mouse.move")])).json()["error"] == "consent_changed"
 
 
-def test_a_replay_after_withdrawal_is_refused_too(live_token, consenting):
+def test_a_replay_after_withdrawal_gets_the_first_answer(live_token, consenting):
+    """A client retrying after a lost response learns its batch was stored; new batches are refused."""
     body = batch([ev("mouse.move")])
-    upload(live_token, body)
+    first = upload(live_token, body)
     consent_withdraw(employee=consenting)
-    assert upload(live_token, body).status_code == 403
+    again = upload(live_token, body)
+    assert again.status_code == 200 and again.json() == first.json()
+    assert upload(live_token, batch([ev("mouse.move")])).json()["error"] == "consent_withdrawn"
+
+
+def test_more_than_5000_events_get_413(live_token):
+    response = upload(live_token, batch([ev("mouse.move")] * 5001))
+    assert response.status_code == 413
+    assert response.json()["error"] == "too_many_events"
+    assert not Batch.objects.exists()
+    assert upload(live_token, batch([ev("mouse.move")] * 5000)).status_code == 202
 
 
 def test_regranting_after_withdrawal_needs_a_new_token(live_token, consenting, device):

@@ -52,6 +52,14 @@ def test_a_grant_receipt_verifies_with_the_published_keys(api_as, alice, notice,
     assert purpose["purposeCategory"] == ["agent-training"] and purpose["piiCategory"] == ["keystrokes", "mouse"]
     assert purpose["consentType"] == "EXPLICIT"
     assert claims["piiControllers"][0]["contact"] == "privacy@example.com"
+    assert set(claims["piiControllers"][0]) == {
+        "piiController",
+        "contact",
+        "address",
+        "email",
+        "phone",
+        "piiControllerUrl",
+    }
     assert "alice" not in receipt["jws"] and "alice" not in str(claims)
     assert receipt["claims"] == claims
 

@@ -1,0 +1,24 @@
+"""Service errors raised while rendering a portal page become proper error pages.
+
+API views answer ``ApiError`` themselves (``config.exceptions``); a portal view
+that lets one escape gets the same status here, with its message, instead of
+a 500.
+"""
+
+from __future__ import annotations
+
+from config.exceptions import ApiError
+from config.views import render_error
+
+
+class ApiErrorMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, ApiError):
+            return render_error(request, exception.status_code, exception.code, exception.detail)
+        return None
