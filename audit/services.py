@@ -115,8 +115,11 @@ def audit_record(*, actor: Any, action: str, target: str, detail: dict[str, Any]
                     [moment, label, action, target, json.dumps(detail), prefix, suffix],
                 )
                 seq = cursor.fetchone()[0]
-            # Whoever held the head row, or queued, numbers the queue after commit.
-            transaction.on_commit(_sequence_after_commit)
+            # Whoever held the head row, or queued, numbers the queue after commit:
+            # once per transaction, however many entries it wrote (Django drops
+            # the callback with a savepoint that rolls back, and then it is added again).
+            if not any(func is _sequence_after_commit for _, func, _ in connection.run_on_commit):
+                transaction.on_commit(_sequence_after_commit)
             if seq is None:
                 return AuditEntry(seq=None, ts=moment, **fields)
             return _entry(seq=seq, moment=moment, prefix=prefix, suffix=suffix, **fields)

@@ -60,3 +60,15 @@ def test_an_entry_needs_an_action_and_a_target():
     with pytest.raises(ValueError):
         audit_record(actor="system", action="a.b", target="")
     assert AuditEntry.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_transaction_with_many_entries_numbers_the_queue_once_after_commit(django_capture_on_commit_callbacks):
+    from django.db import connection, transaction
+
+    from audit.services import audit_record
+
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        for number in range(3):
+            audit_record(actor="system:test", action="test.bulk", target=f"test:{number}", detail={})
+    assert len(callbacks) == (1 if connection.vendor == "postgresql" else 0)
