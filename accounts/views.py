@@ -7,12 +7,13 @@ from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from accounts.consoles import consoles_for
+from accounts.decorators import role_required
 from accounts.models import Role
 from accounts.selectors import user_for_admin, users_for_admin
 from accounts.services import user_set_roles
@@ -72,11 +73,9 @@ def home(request):
     return render(request, "accounts/home.html", {"consoles": consoles})
 
 
-@login_required
+@role_required(Role.ADMIN)
 @require_http_methods(["GET", "POST"])
 def admin_users(request):
-    if not request.user.has_role(Role.ADMIN):
-        raise PermissionDenied
     if request.method == "POST":
         user = user_for_admin(actor=request.user, username=request.POST.get("username", ""))
         roles = request.POST.getlist("roles")

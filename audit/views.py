@@ -7,13 +7,12 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from accounts.decorators import role_required
 from accounts.models import Role
 from audit.selectors import EntryFilter, checkpoints_for_actor, entries_for_actor
 from audit.services import CheckpointRefused, checkpoint_create
@@ -46,11 +45,9 @@ def _verification(*, size: int, refresh: bool = False) -> dict | None:
     return report
 
 
-@login_required
+@role_required(Role.AUDITOR)
 @require_http_methods(["GET", "POST"])
 def console(request):
-    if not request.user.has_role(Role.AUDITOR):
-        raise PermissionDenied
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "checkpoint":

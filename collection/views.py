@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.decorators import role_required
 from accounts.models import Role
 from collection.api import export_response
 from collection.models import Platform
@@ -18,16 +15,7 @@ from collection.services import device_enroll, device_revoke, my_data_export, my
 from config.exceptions import ApiError
 from consent.models import DataCategory
 
-
-def employee_required(view):
-    @wraps(view)
-    @login_required
-    def wrapped(request, *args, **kwargs):
-        if not request.user.has_role(Role.EMPLOYEE):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapped
+employee_required = role_required(Role.EMPLOYEE)
 
 
 @employee_required

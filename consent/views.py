@@ -6,16 +6,14 @@ broken rule (``ApiError``) becomes an error message on the page.
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.decorators import role_required
 from accounts.models import Role
 from config.exceptions import ApiError, NotFound
 from consent import selectors, services
@@ -24,22 +22,8 @@ from consent.models import ConsentNotice, DataCategory
 CATEGORY_LABELS = dict(DataCategory.choices)
 
 
-def _role_required(role: str):
-    def decorator(view):
-        @wraps(view)
-        @login_required
-        def wrapped(request, *args, **kwargs):
-            if not request.user.has_role(role):
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
-employee_required = _role_required(Role.EMPLOYEE)
-officer_required = _role_required(Role.PRIVACY_OFFICER)
+employee_required = role_required(Role.EMPLOYEE)
+officer_required = role_required(Role.PRIVACY_OFFICER)
 
 
 def _optional_url(name: str) -> str | None:
