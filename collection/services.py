@@ -386,12 +386,10 @@ def my_data_export(*, employee: User) -> Iterator[bytes]:
     return _export_lines(subject)
 
 
-def _export_lines(subject: Subject) -> Iterator[bytes]:
-    encoder = msgspec.json.Encoder()
-    yield encoder.encode({"subject": subject.pseudonym, "exported_at": _format(timezone.now()), "schema": "capture/v1"})
-    yield b"\n"
+def _decrypted_chunks(subject: Subject) -> Iterator[tuple[str, str, str, int, list]]:
+    """(batch id, category, app, count, events) of each stored chunk, oldest first, decrypted."""
     key_row = SubjectKey.objects.filter(subject=subject).first()
-    if key_row is None:
+    if key_row is None:  # never stored anything, or crypto-shredded
         return
     data_key = crypto.unwrap_data_key(key_row.wrapped_key, subject.pseudonym)
     chunks = (
@@ -401,28 +399,29 @@ def _export_lines(subject: Subject) -> Iterator[bytes]:
     )
     for batch_id, category, app_id, count, nonce, ciphertext in chunks.iterator(chunk_size=200):
         aad = crypto.chunk_aad(pseudonym=subject.pseudonym, batch_id=str(batch_id), category=category, app_id=app_id)
-        events = decode_events(crypto.decrypt_chunk(data_key, nonce, ciphertext, aad))
+        yield (
+            str(batch_id),
+            category,
+            app_id,
+            count,
+            decode_events(crypto.decrypt_chunk(data_key, nonce, ciphertext, aad)),
+        )
+
+
+def _export_lines(subject: Subject) -> Iterator[bytes]:
+    encoder = msgspec.json.Encoder()
+    yield encoder.encode({"subject": subject.pseudonym, "exported_at": _format(timezone.now()), "schema": "capture/v1"})
+    yield b"\n"
+    for batch_id, category, app_id, count, events in _decrypted_chunks(subject):
         yield encoder.encode(
-            {"batch_id": str(batch_id), "category": category, "app": app_id, "count": count, "events": events}
+            {"batch_id": batch_id, "category": category, "app": app_id, "count": count, "events": events}
         )
         yield b"\n"
 
 
 def subject_events(subject: Subject) -> list[tuple[str, str, list]]:
     """(category, app, events) of every stored chunk, decrypted; for erasure checks and exports."""
-    key_row = SubjectKey.objects.filter(subject=subject).first()
-    if key_row is None:
-        return []
-    data_key = crypto.unwrap_data_key(key_row.wrapped_key, subject.pseudonym)
-    out = []
-    for batch_id, category, app_id, nonce, ciphertext in (
-        EventChunk.objects.filter(subject=subject)
-        .order_by("pk")
-        .values_list("batch_id", "category", "app_id", "nonce", "ciphertext")
-    ):
-        aad = crypto.chunk_aad(pseudonym=subject.pseudonym, batch_id=str(batch_id), category=category, app_id=app_id)
-        out.append((category, app_id, decode_events(crypto.decrypt_chunk(data_key, nonce, ciphertext, aad))))
-    return out
+    return [(category, app_id, events) for _, category, app_id, _, events in _decrypted_chunks(subject)]
 
 
 # --- Erasure -----------------------------------------------------------------
