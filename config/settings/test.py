@@ -14,6 +14,10 @@ os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="consent-test-var-"))
 from .base import *  # noqa: E402,F403
 from .base import CACHES, REDIS_URL, STORAGES  # noqa: E402
 
+# Test databases are flushed between transactional tests, which the audit
+# log's append-only triggers would refuse; only these settings allow lifting
+# them, and only on databases named like test databases.
+AUDIT_GUARDS_SUSPENDABLE_IN_TESTS = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -101,3 +101,12 @@ def test_the_guards_come_back_after_a_migrate_rebuilt_a_sqlite_table(record):
     guards.uninstall(connection)  # what a table rebuild does
     _guard_sqlite_tables(sender=None, using="default")  # post_migrate
     assert "append-only" in _refused("DELETE FROM audit_auditentry")
+
+
+def test_outside_the_test_settings_the_guards_cannot_be_lifted(settings, db):
+    from audit.guards import guards_suspended, is_test_database
+
+    settings.AUDIT_GUARDS_SUSPENDABLE_IN_TESTS = False
+    assert not is_test_database(connection)
+    with pytest.raises(RuntimeError, match="only be suspended on a test database"), guards_suspended(connection):
+        pass
