@@ -522,3 +522,21 @@ class ConsentStatsApi(APIView):
                 "overall_excludes_small": stats.overall_excludes_small,
             }
         )
+
+
+class ErasureDeadlinesApi(APIView):
+    """How erasure requests stand against their deadlines: counts only, never who asked."""
+
+    permission_classes = [IsPrivacyOfficer]
+
+    class OutputSerializer(serializers.Serializer):
+        pending = serializers.IntegerField()
+        overdue = serializers.IntegerField()
+        next_due = serializers.DateTimeField(allow_null=True)
+        done_last_30_days = serializers.IntegerField()
+        late_last_30_days = serializers.IntegerField()
+
+    @extend_schema(responses={200: OutputSerializer, 403: ErrorSerializer})
+    def get(self, request):
+        deadlines = selectors.erasure_deadlines_for_officer(actor=request.user)
+        return Response(self.OutputSerializer(deadlines).data)

@@ -22,4 +22,5 @@ urlpatterns = [
     path("me/erasure-requests", api.MeErasureRequestListCreateApi.as_view(), name="consent-me-erasure-requests"),
     path("me/accesses", api.MeAccessListApi.as_view(), name="consent-me-accesses"),
     path("stats", api.ConsentStatsApi.as_view(), name="consent-stats"),
+    path("erasure-deadlines", api.ErasureDeadlinesApi.as_view(), name="consent-erasure-deadlines"),
 ]

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import F, QuerySet
+from django.utils import timezone
 
 from accounts.models import Role, User
 from audit.models import AuditEntry
@@ -321,4 +322,32 @@ def consent_stats_for_officer(*, actor: User) -> ConsentStats:
         excludes = False
     return ConsentStats(
         threshold=k, overall=overall, departments=departments, pooled_small=pooled, overall_excludes_small=excludes
+    )
+
+
+@dataclass(frozen=True)
+class ErasureDeadlines:
+    """Counts only: which employee asked is nobody's business but theirs."""
+
+    pending: int
+    overdue: int
+    next_due: datetime | None
+    done_last_30_days: int
+    late_last_30_days: int
+
+
+def erasure_deadlines_for_officer(*, actor: User, now: datetime | None = None) -> ErasureDeadlines:
+    """How the erasure requests stand against their deadlines, for privacy officers."""
+    if not actor.has_role(Role.PRIVACY_OFFICER):
+        raise NotFound()
+    now = now or timezone.now()
+    requests = ErasureRequest.objects.all()
+    pending = requests.filter(status=ErasureRequest.Status.PENDING)
+    done = requests.filter(status=ErasureRequest.Status.DONE, completed_at__gte=now - timedelta(days=30))
+    return ErasureDeadlines(
+        pending=pending.count(),
+        overdue=pending.filter(due_at__lt=now).count(),
+        next_due=pending.order_by("due_at").values_list("due_at", flat=True).first(),
+        done_last_30_days=done.count(),
+        late_last_30_days=done.filter(completed_at__gt=F("due_at")).count(),
     )

@@ -216,6 +216,7 @@ def officer_home(request):
             {"value": value, "label": label, "days": rules.get(value)} for value, label in DataCategory.choices
         ],
         "stats": stats,
+        "erasure": selectors.erasure_deadlines_for_officer(actor=request.user),
         "stat_groups": [stats.overall, *stats.departments] + ([stats.pooled_small] if stats.pooled_small else []),
         "categories": DataCategory.choices,
     }
