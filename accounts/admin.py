@@ -7,6 +7,7 @@ services write the audit entry; the admin site must not be a way around them.
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
+from accounts.admin_readonly import ReadOnlyModelAdmin
 from accounts.models import User, UserRole
 
 
@@ -23,16 +24,7 @@ class UserRoleInline(admin.TabularInline):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(ReadOnlyModelAdmin, BaseUserAdmin):
     inlines = [UserRoleInline]
     list_display = ("username", "email", "department", "is_active")
     fieldsets = BaseUserAdmin.fieldsets + (("Organisation", {"fields": ("department",)}),)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

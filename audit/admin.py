@@ -2,20 +2,12 @@
 
 from django.contrib import admin
 
+from accounts.admin_readonly import ReadOnlyModelAdmin
 from accounts.models import Role
 from audit.models import AuditCheckpoint, AuditEntry
 
 
-class _ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
+class _ReadOnlyAdmin(ReadOnlyModelAdmin):
     def has_view_permission(self, request, obj=None) -> bool:
         # The same rule as the auditor console: reading the log takes the auditor
         # role; being staff (an administrator) is not enough.

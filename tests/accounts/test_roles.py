@@ -105,3 +105,15 @@ def test_admin_cannot_drop_their_own_admin_role(api_as, adam):
     response = api_as(adam).patch("/api/v1/users/adam", {"roles": ["employee"]}, format="json")
     assert response.status_code == 400
     assert Role.ADMIN in User.objects.get(username="adam").role_set
+
+
+def test_the_django_admin_cannot_change_accounts(client, alice, db):
+    root = User.objects.create_superuser("root", "root@example.com", "a-long-password-123")
+    client.force_login(root)
+    page = client.get(f"/django-admin/accounts/user/{alice.pk}/change/")
+    assert page.status_code == 200 and b'name="username"' not in page.content  # shown, not editable
+    client.post(f"/django-admin/accounts/user/{alice.pk}/change/", {"username": "alice", "is_superuser": "on"})
+    client.post(f"/django-admin/accounts/user/{alice.pk}/delete/", {"post": "yes"})
+    alice.refresh_from_db()
+    assert not alice.is_superuser
+    assert client.get("/django-admin/accounts/user/add/").status_code == 403
