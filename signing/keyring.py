@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import threading
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -173,18 +174,29 @@ class KeyRing:
             kid = self._write_key(now)
             self._write_ring({"current": kid, "keys": {kid: {"created_at": now.isoformat(), "retired_at": None}}})
 
-    def rotate(self) -> tuple[SigningKey, SigningKey]:
-        """Make a new current key; the previous one is retired but stays published. Returns (new, old)."""
+    def rotate(self, before_switch: Callable[[str, str], None] | None = None) -> tuple[SigningKey, SigningKey]:
+        """Make a new current key; the previous one is retired but stays published. Returns (new, old).
+
+        ``before_switch(new_kid, old_kid)`` runs once the new key is written but
+        before it becomes current; if it raises, the new key is discarded and
+        nothing changes.
+        """
         self._refresh()
         with self._locked():
             ring = json.loads(self.ring_file.read_text())
             now = datetime.now(UTC)
             old_kid = ring["current"]
-            ring["keys"][old_kid]["retired_at"] = now.isoformat()
             new_kid = self._write_key(now)
-            ring["keys"][new_kid] = {"created_at": now.isoformat(), "retired_at": None}
-            ring["current"] = new_kid
-            self._write_ring(ring)
+            try:
+                if before_switch is not None:
+                    before_switch(new_kid, old_kid)
+                ring["keys"][old_kid]["retired_at"] = now.isoformat()
+                ring["keys"][new_kid] = {"created_at": now.isoformat(), "retired_at": None}
+                ring["current"] = new_kid
+                self._write_ring(ring)
+            except BaseException:
+                (self.folder / f"{new_kid}.pem").unlink(missing_ok=True)
+                raise
         self._loaded_mtime = None
         self._refresh()
         return self._keys[new_kid], self._keys[old_kid]

@@ -11,14 +11,21 @@ from signing.keyring import Purpose, SigningKey, keyring
 
 
 def signing_key_rotate(*, actor: Any, purpose: Purpose | str) -> SigningKey:
-    """Rotate the key of ``purpose``; the old key stays published for verification."""
+    """Rotate the key of ``purpose``; the old key stays published for verification.
+
+    The audit entry is written before the new key becomes current, in the same
+    transaction: if it cannot be written, the key does not change.
+    """
     purpose = Purpose(purpose)
-    new, old = keyring(purpose).rotate()
-    with transaction.atomic():
+
+    def record(new_kid: str, old_kid: str) -> None:
         audit_record(
             actor=actor,
             action="key.rotate",
             target=f"key:{purpose.value}",
-            detail={"purpose": purpose.value, "new_kid": new.kid, "previous_kid": old.kid},
+            detail={"purpose": purpose.value, "new_kid": new_kid, "previous_kid": old_kid},
         )
+
+    with transaction.atomic():
+        new, _old = keyring(purpose).rotate(before_switch=record)
     return new

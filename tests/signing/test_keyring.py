@@ -58,3 +58,20 @@ def test_retired_receipt_and_audit_keys_stay_published_for_good():
 def test_unknown_kids_are_not_found():
     assert find_public_key("nonsense") is None
     assert find_public_key("collection-doesnotexist") is None
+
+
+def test_a_rotation_that_cannot_be_audited_changes_no_key(monkeypatch, settings):
+    from signing.services import signing_key_rotate
+
+    before = keyring(Purpose.COLLECTION).current()
+    files = sorted((settings.SIGNING_KEY_DIR / "collection").glob("*.pem"))
+
+    def audit_down(**kwargs):
+        raise RuntimeError("audit log unavailable")
+
+    monkeypatch.setattr("signing.services.audit_record", audit_down)
+    with pytest.raises(RuntimeError):
+        signing_key_rotate(actor="system:test", purpose="collection")
+    assert keyring(Purpose.COLLECTION).current().kid == before.kid
+    assert sorted((settings.SIGNING_KEY_DIR / "collection").glob("*.pem")) == files
+    assert not AuditEntry.objects.filter(action="key.rotate").exists()
