@@ -117,3 +117,10 @@ def test_the_django_admin_cannot_change_accounts(client, alice, db):
     alice.refresh_from_db()
     assert not alice.is_superuser
     assert client.get("/django-admin/accounts/user/add/").status_code == 403
+
+
+def test_a_role_without_a_console_is_named_on_the_home_page(portal_as, rita):
+    response = portal_as(rita).get("/")
+    assert response.status_code == 200
+    assert b"requester" in response.content and b"no console" in response.content
+    assert b"holds no role" not in response.content
