@@ -46,10 +46,21 @@ class AuditEntry(models.Model):
 
 
 class AuditHead(models.Model):
-    """The single row (pk=1) that records the log size; locked by every append."""
+    """The single row (pk=1) that records the log size; locked by every append that numbers entries.
+
+    The ``queue_*`` columns let PostgreSQL find queued entries without
+    reading the dead rows of numbered ones (see ``audit.pg_functions``).
+    """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     size = models.BigIntegerField(default=0)
+    queue_floor = models.BigIntegerField(db_default=0, help_text="Every queued entry with a lower id is numbered.")
+    queue_mark = models.BigIntegerField(
+        db_default=0, help_text="The floor's next value, once queue_mark_xmax has passed."
+    )
+    queue_mark_xmax = models.BigIntegerField(
+        db_default=0, help_text="Transaction-id horizon after queue_mark was read; 0 when no mark is set."
+    )
 
     class Meta:
         constraints = [models.CheckConstraint(condition=models.Q(id=1), name="audit_head_singleton")]

@@ -10,7 +10,8 @@ from django.db.models import QuerySet
 
 from accounts.models import Role
 from audit.models import AuditCheckpoint, AuditEntry
-from audit.tree import StoredTree, log_size
+from audit.sequencing import current_log_size
+from audit.tree import StoredTree
 from config.exceptions import ApiError, NotFound
 
 FILTERS = ("from_seq", "to_seq", "since", "until", "actor", "action", "target")
@@ -56,7 +57,7 @@ def entries_for_actor(*, actor, selection: EntryFilter, size: int | None = None)
     while writers append.
     """
     _require_auditor(actor)
-    size = log_size() if size is None else size
+    size = current_log_size() if size is None else size
     if selection.from_seq is not None and selection.from_seq > size:
         raise ApiError(
             "from_seq_out_of_range", f"from_seq {selection.from_seq} is beyond the end of the log (size {size})."

@@ -15,13 +15,15 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 import rfc8785
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from audit.models import AuditCheckpoint, AuditEntry, AuditHead
-from audit.tree import StoredTree, log_size, tree_sync
+from audit.sequencing import audit_sequence_pending, log_size, sequence_after_commit
+from audit.tree import StoredTree, tree_sync
 from signing.keyring import Purpose, b64url, keyring
 
 logger = logging.getLogger("audit")
@@ -90,9 +92,9 @@ def audit_record(*, actor: Any, action: str, target: str, detail: dict[str, Any]
     are numbered in commit order with no gaps: a rollback takes its number
     back.  On PostgreSQL a writer never waits for another's commit: when the
     head row is held, the entry goes to a queue instead, still inside the
-    caller's transaction, and is numbered right after commit by whoever
-    holds the head row next (``audit_sequence_pending``); the returned entry
-    then has ``seq=None``.  The Merkle tree is not touched on append.
+    caller's transaction, and is numbered soon after commit, and in any case
+    before anyone reads the log (see ``audit.sequencing``); the returned
+    entry then has ``seq=None``.  The Merkle tree is not touched on append.
 
     No savepoint: if the entry cannot be written, the caller's whole
     transaction must fail rather than commit a change without its entry.
@@ -105,24 +107,18 @@ def audit_record(*, actor: Any, action: str, target: str, detail: dict[str, Any]
     prefix, suffix = leaf_parts(actor=label, action=action, target=target, detail=detail, ts=format_ts(moment))
     fields = {"actor": label, "action": action, "target": target, "detail": detail}
     connection = transaction.get_connection()
+    if connection.vendor == "postgresql":
+        seq = _pg_append(connection, [moment, label, action, target, json.dumps(detail), prefix, suffix])
+        # Number the queue after commit (see audit.sequencing), once per
+        # transaction however many entries it wrote. Django drops the callback
+        # with a savepoint that rolls back; then it is added again. Outside a
+        # transaction the statement has committed and the callback runs at once.
+        if not any(func is sequence_after_commit for _, func, _ in connection.run_on_commit):
+            transaction.on_commit(sequence_after_commit)
+        if seq is None:
+            return AuditEntry(seq=None, ts=moment, **fields)
+        return _entry(seq=seq, moment=moment, prefix=prefix, suffix=suffix, **fields)
     with transaction.atomic(savepoint=False):
-        if connection.vendor == "postgresql":
-            # One round trip (audit.guards.PG_APPEND_FUNCTIONS). The JSON text
-            # of detail is only stored as the filter column; the leaf has its own.
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT audit_append(%s, %s, %s, %s, %s::jsonb, %s, %s)",
-                    [moment, label, action, target, json.dumps(detail), prefix, suffix],
-                )
-                seq = cursor.fetchone()[0]
-            # Whoever held the head row, or queued, numbers the queue after commit:
-            # once per transaction, however many entries it wrote (Django drops
-            # the callback with a savepoint that rolls back, and then it is added again).
-            if not any(func is _sequence_after_commit for _, func, _ in connection.run_on_commit):
-                transaction.on_commit(_sequence_after_commit)
-            if seq is None:
-                return AuditEntry(seq=None, ts=moment, **fields)
-            return _entry(seq=seq, moment=moment, prefix=prefix, suffix=suffix, **fields)
         head = _head_for_update()  # SQLite takes its write lock at BEGIN anyway; nothing is queued
         entry = _entry(seq=head.size, moment=moment, prefix=prefix, suffix=suffix, **fields)
         entry.save(force_insert=True)
@@ -130,35 +126,21 @@ def audit_record(*, actor: Any, action: str, target: str, detail: dict[str, Any]
     return entry
 
 
-def audit_sequence_pending() -> int:
-    """Number the queued entries, oldest first; returns how many this call numbered.
+# The JSON text of detail is stored only as the filter column; the leaf has its own.
+_PG_APPEND = "SELECT audit_append(%s, %s, %s, %s, %s::jsonb, %s, %s)"
 
-    Takes the head row only if nobody holds it: whoever does numbers the
-    queue after letting go, so a queued entry is numbered by the next holder
-    at the latest (or by the periodic checkpoint task after a crash).
+
+def _pg_append(connection, params: list) -> int | None:
+    """One round trip to ``audit_append`` (``audit.pg_functions``); its ``seq``, or None if queued.
+
+    The append is the hot path of every audited action, so it skips Django's
+    cursor wrapper and binds its parameters on the server, as a prepared
+    statement unless ``DATABASE_PREPARED_STATEMENTS`` is off.
     """
-    if transaction.get_connection().vendor != "postgresql":
-        return 0
-    done = 0
-    connection = transaction.get_connection()
-    while True:
-        # A single statement: outside a transaction (after commit) it commits on
-        # its own, so the head row is let go before looking again.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT audit_sequence(%s)", [not connection.in_atomic_block])
-            moved = cursor.fetchone()[0]
-        if moved <= 0:
-            return done
-        done += moved  # and look again: more may have been queued meanwhile
-
-
-def _sequence_after_commit() -> None:
-    # The caller's change is committed; a failure here must not turn its
-    # response into an error. The periodic task numbers what is left.
-    try:
-        audit_sequence_pending()
-    except Exception:
-        logger.exception("numbering queued audit entries failed; the periodic task will retry")
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(_PG_APPEND, params, prepare=True if settings.DATABASE_PREPARED_STATEMENTS else None)
+        return cursor.fetchone()[0]
 
 
 class CheckpointRefused(RuntimeError):

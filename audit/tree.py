@@ -17,7 +17,8 @@ from django.db import transaction
 from django.db.models import Q
 
 from audit import merkle
-from audit.models import AuditEntry, AuditHead, AuditNode, AuditTreeState
+from audit.models import AuditEntry, AuditNode, AuditTreeState
+from audit.sequencing import current_log_size, log_size
 
 # Subtrees of 256 leaves and more are cached: a proof needs at most a couple
 # of 256-leaf blocks of leaf hashes, and the cache holds ~n/128 rows.
@@ -27,11 +28,6 @@ _STREAM_CHUNK = 8192
 
 class TreeIntegrityError(RuntimeError):
     """The stored entries are not a gap-free sequence; the tree cannot be built."""
-
-
-def log_size() -> int:
-    """The number of committed entries."""
-    return AuditHead.objects.filter(pk=1).values_list("size", flat=True).first() or 0
 
 
 def leaf_hashes(start: int, end: int) -> Iterable[tuple[int, bytes]]:
@@ -115,8 +111,9 @@ class StoredTree:
 
     @classmethod
     def for_current_log(cls) -> StoredTree:
+        size = current_log_size()
         tree_sync()
-        return cls(log_size())
+        return cls(size)
 
     # -- resolving ranges ---------------------------------------------------------
     def _cached(self, keys: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:

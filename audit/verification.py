@@ -25,8 +25,8 @@ from django.utils import timezone
 from audit import merkle, tree
 from audit.canonical import canonical_json
 from audit.models import AuditCheckpoint, AuditEntry, AuditNode
+from audit.sequencing import current_log_size
 from audit.services import format_ts
-from audit.tree import log_size
 from audit.verify import ENTRY_KEYS, RFC3339
 from signing.keyring import Purpose, keyring
 
@@ -81,7 +81,7 @@ def _row_problem(seq, ts, actor, action, target, detail, leaf: str, stored_hash:
 def audit_log_verify() -> VerificationReport:
     """Verify everything stored; see the module docstring."""
     started = time.monotonic()
-    report = VerificationReport(size=log_size(), checked_at=timezone.now().astimezone(UTC).isoformat())
+    report = VerificationReport(size=current_log_size(), checked_at=timezone.now().astimezone(UTC).isoformat())
     checkpoints = list(AuditCheckpoint.objects.order_by("size", "id"))
     ring = keyring(Purpose.AUDIT)
     for cp in checkpoints:

@@ -27,14 +27,14 @@ class Migration(migrations.Migration):
 
 
 def _install_functions(apps, schema_editor):
-    from audit.guards import PG_APPEND_FUNCTIONS
+    from audit.pg_functions import PG_APPEND_FUNCTIONS
 
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(PG_APPEND_FUNCTIONS)
 
 
 def _drop_functions(apps, schema_editor):
-    from audit.guards import PG_DROP_APPEND_FUNCTIONS
+    from audit.pg_functions import PG_DROP_APPEND_FUNCTIONS
 
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(PG_DROP_APPEND_FUNCTIONS)

@@ -4,7 +4,7 @@ from django.db import migrations
 
 
 def _install(apps, schema_editor):
-    from audit.guards import PG_APPEND_FUNCTIONS
+    from audit.pg_functions import PG_APPEND_FUNCTIONS
 
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute("DROP FUNCTION IF EXISTS audit_sequence()")

@@ -1,0 +1,158 @@
+"""Numbering queued audit entries (PostgreSQL).
+
+On PostgreSQL an append does not wait for another writer's commit: when
+the log's head row is held, the entry goes to a queue (``AuditPending``) in
+the caller's transaction, as durable as the change it records.  Numbering
+moves queued entries into the log, oldest first, in one statement per batch
+(``audit_sequence()`` in ``audit.guards``).
+
+Who numbers, and when:
+
+- a writer, right after its commit, unless its process numbered less than
+  ``SEQUENCE_INTERVAL`` seconds ago.  Under load that turns one numbering
+  transaction per append into one per interval per process, each moving
+  everything queued meanwhile;
+- every reader of the log, before it reads (``current_log_size``), so the
+  console, exports, proofs, checkpoints and the employee's "who accessed my
+  data" see every committed entry (unless a writer holds the head row at
+  that instant: it numbers them as soon as it commits);
+- the periodic checkpoint task, which catches anything left after a crash.
+
+On SQLite nothing is ever queued (its write lock serialises writers), so
+all of this is a no-op there.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.db import transaction
+
+from audit.models import AuditHead
+
+logger = logging.getLogger("audit")
+
+# Seconds a process waits between the numbering rounds it starts after commit.
+SEQUENCE_INTERVAL = 0.05
+
+_last_round = float("-inf")
+
+
+def log_size() -> int:
+    """The number of numbered entries (see ``current_log_size`` for readers)."""
+    return AuditHead.objects.filter(pk=1).values_list("size", flat=True).first() or 0
+
+
+# Statement 1, before this round has a transaction id: is anything queued;
+# the horizon below which every transaction has ended; the next queue id;
+# whether this transaction already has an id.
+_LOOK = """
+SELECT EXISTS (SELECT 1 FROM audit_auditpending
+               WHERE id >= (SELECT queue_floor FROM audit_audithead WHERE id = 1)),
+       pg_snapshot_xmin(pg_current_snapshot())::text::bigint,
+       coalesce(pg_sequence_last_value('audit_auditpending_id_seq'::regclass), 0) + 1,
+       pg_current_xact_id_if_assigned() IS NULL
+"""
+
+# Statement 2: take the head row if nobody holds it.  This gives the round a
+# transaction id, later than that of every transaction that took a queue id
+# below the one read above.
+_LOCK_HEAD = """
+SELECT size, queue_floor, queue_mark, queue_mark_xmax,
+       pg_current_xact_id()::text::bigint,
+       current_setting('transaction_isolation') = 'read committed',
+       CASE WHEN %s THEN set_config('synchronous_commit', 'off', true) END
+FROM audit_audithead WHERE id = 1
+FOR UPDATE SKIP LOCKED
+"""
+
+_STORE = "UPDATE audit_audithead SET size = %s, queue_floor = %s, queue_mark = %s, queue_mark_xmax = %s WHERE id = 1"
+
+
+def _sequence_round() -> int:
+    """One numbering round; returns how many entries it numbered, or -1 if the head row is held.
+
+    The queue floor (see ``audit.pg_functions``) depends on the order of these
+    top-level statements, each with its own snapshot: the horizon and the next
+    queue id are read before the round has a transaction id, and entries are
+    numbered after that.
+    """
+    connection = transaction.get_connection()
+    own_transaction = not connection.in_atomic_block
+    with connection.cursor() as cursor:
+        cursor.execute(_LOOK)
+        queued, horizon, next_id, no_xid_yet = cursor.fetchone()
+        if not queued:
+            return 0
+        with transaction.atomic(savepoint=False):
+            # Numbering only moves entries that are already durable in the queue;
+            # if a crash loses this commit, the queue is numbered again, and
+            # anything signed later is flushed after it. So it need not wait
+            # for the disk (synchronous_commit off, for this transaction only).
+            cursor.execute(_LOCK_HEAD, [own_transaction])
+            row = cursor.fetchone()
+            if row is None:
+                return -1  # the holder numbers the queue once it lets go
+            size, floor, mark, mark_xmax, xid, read_committed, _ = row
+            cursor.execute("SELECT audit_number_pending(%s, %s)", [size, floor])
+            new_size = cursor.fetchone()[0]
+            if read_committed:
+                if mark_xmax and horizon >= mark_xmax:
+                    # Every transaction that took an id below the mark had ended
+                    # before this round looked, so it numbered their entries.
+                    floor, mark_xmax = mark, 0
+                if not mark_xmax and no_xid_yet:
+                    mark, mark_xmax = next_id, xid
+            cursor.execute(_STORE, [new_size, floor, mark, mark_xmax])
+    return new_size - size
+
+
+def audit_sequence_pending() -> int:
+    """Number every queued entry now; returns how many this call numbered.
+
+    Takes the head row only if nobody holds it: whoever does numbers the
+    queue after letting go (in ``audit_append`` or here).
+    """
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql":
+        return 0
+    done = 0
+    while True:
+        # A single statement: outside a transaction it commits on its own, so
+        # the head row is let go before looking again.
+        moved = _sequence_round()
+        if moved <= 0:
+            return done
+        done += moved  # and look again: more may have been queued meanwhile
+
+
+def sequence_after_commit() -> None:
+    """Run by a writer after its commit: number the queue, at most once per ``SEQUENCE_INTERVAL``.
+
+    A round that finds the head row held does not count: its holder numbers
+    the queue after letting go.  The writer's change is committed; a failure
+    here must not turn its response into an error, and nothing is lost: the
+    next round, any reader or the periodic task numbers what is left.
+    """
+    global _last_round
+    now = time.monotonic()
+    if now - _last_round < SEQUENCE_INTERVAL:
+        return
+    try:
+        if _sequence_round() >= 0:
+            _last_round = now
+    except Exception:
+        logger.exception("numbering queued audit entries failed; the next reader or the periodic task will")
+
+
+def current_log_size() -> int:
+    """The size of the log including every committed entry: queued ones are numbered first.
+
+    Inside a transaction the queue is left alone (numbering there would hold
+    the head row until that transaction ends); the size is then what is
+    numbered so far.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        audit_sequence_pending()
+    return log_size()

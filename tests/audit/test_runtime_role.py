@@ -1,0 +1,96 @@
+"""PostgreSQL: the runtime role that audit/README.md tells deployments to create.
+
+The SQL is read from the README itself, so the documented recipe is the one
+tested: under that role the application appends, queues, numbers and
+checkpoints, and cannot change or remove an entry.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+from django.db import connection, connections, transaction
+from django.db.utils import ProgrammingError
+
+from audit.models import AuditEntry, AuditPending
+from audit.sequencing import current_log_size
+from audit.services import audit_record, checkpoint_create
+from audit.verification import audit_log_verify
+
+README = Path(__file__).resolve().parents[2] / "audit" / "README.md"
+
+
+def _recipe(role: str) -> list[str]:
+    block = re.search(r"```sql\n(.*?)```", README.read_text(), re.S).group(1)
+    sql = "\n".join(line for line in block.splitlines() if not line.lstrip().startswith("--"))
+    sql = sql.replace("consent_app", role).replace("PASSWORD '...'", "PASSWORD NULL")
+    return [statement.strip() for statement in sql.split(";") if statement.strip()]
+
+
+@pytest.fixture
+def runtime_role(postgres_only):
+    role = f"consent_app_{uuid.uuid4().hex[:8]}"
+    with connection.cursor() as cursor:
+        for statement in _recipe(role):
+            cursor.execute(statement)
+    yield role
+    connections.close_all()
+    with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")
+        cursor.execute(f"DROP OWNED BY {role}")
+        cursor.execute(f"DROP ROLE {role}")
+
+
+def _as(role: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET ROLE {role}")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_documented_runtime_role_appends_queues_numbers_and_checkpoints(runtime_role):
+    _as(runtime_role)
+    audit_record(actor="system", action="a.first", target="t:0")
+    holding, release = threading.Event(), threading.Event()
+
+    def holder():
+        try:
+            _as(runtime_role)
+            with transaction.atomic():
+                audit_record(actor="user:holder", action="a.hold", target="t:1")
+                holding.set()
+                release.wait(30)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    assert holding.wait(30)
+    assert audit_record(actor="user:queued", action="a.queue", target="t:2").seq is None
+    release.set()
+    thread.join(30)
+    assert current_log_size() == 3  # the role can number the queue and move its floor
+    assert not AuditPending.objects.exists()
+    checkpoint = checkpoint_create()
+    assert checkpoint.size == 3
+    assert audit_log_verify().ok
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_documented_runtime_role_cannot_change_the_log(runtime_role):
+    audit_record(actor="system", action="a.first", target="t:0")
+    _as(runtime_role)
+    for statement in (
+        "UPDATE audit_auditentry SET actor = 'someone else'",
+        "DELETE FROM audit_auditentry",
+        "TRUNCATE audit_auditentry",
+        "DROP TRIGGER audit_auditentry_no_change ON audit_auditentry",
+    ):
+        with pytest.raises(ProgrammingError, match="permission denied|must be owner"), connection.cursor() as cursor:
+            cursor.execute(statement)
+    assert AuditEntry.objects.get(seq=0).actor == "system"
