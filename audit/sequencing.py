@@ -34,7 +34,7 @@ from audit.models import AuditHead
 logger = logging.getLogger("audit")
 
 # Seconds a process waits between the numbering rounds it starts after commit.
-SEQUENCE_INTERVAL = 0.05
+SEQUENCE_INTERVAL = 0.2
 
 _last_round = float("-inf")
 
