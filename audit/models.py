@@ -134,22 +134,19 @@ class AuditCheckpoint(models.Model):
 
 
 class AuditPending(models.Model):
-    """An entry recorded while another transaction held the head row; numbered right after commit.
+    """An entry recorded while the head row was held or others were queued; numbered soon after commit.
 
     Written in the caller's transaction like an entry, so it is as durable and
-    atomic as the change it records; ``audit_sequence_pending`` moves it into
-    the log in commit order.  A queue, not part of the log: rows are deleted
-    once numbered.
+    atomic as the change it records; numbering rounds (``audit.sequencing``)
+    move it into the log.  A queue, not part of the log: rows are deleted
+    once numbered.  Only the leaf text around ``seq`` is kept; the log's
+    filter columns are read back from it when it is numbered.
     """
 
     id = models.BigAutoField(primary_key=True)
     ts = models.DateTimeField()
-    actor = models.CharField(max_length=200)
-    action = models.CharField(max_length=100)
-    target = models.CharField(max_length=300)
-    detail = models.JSONField(default=dict)
     prefix = models.TextField(help_text="The entry's leaf bytes before its seq.")
     suffix = models.TextField(help_text="The entry's leaf bytes after its seq.")
 
     def __str__(self) -> str:
-        return f"pending {self.action} {self.target}"
+        return f"pending entry {self.pk}"

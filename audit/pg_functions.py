@@ -49,16 +49,16 @@ DECLARE
     moved bigint;
 BEGIN
     WITH batch AS (
-        SELECT id, ts, actor, action, target, detail, prefix, suffix,
-               start_size + row_number() OVER (ORDER BY id) - 1 AS seq
-        FROM audit_auditpending
-        WHERE id >= floor_id
+        SELECT id, ts, seq, prefix || ',"seq":' || seq || suffix AS leaf
+        FROM (SELECT id, ts, prefix, suffix, start_size + row_number() OVER (ORDER BY id) - 1 AS seq
+              FROM audit_auditpending
+              WHERE id >= floor_id) AS numbered
     ), inserted AS (
+        -- The filter columns are read back from the leaf itself.
         INSERT INTO audit_auditentry (seq, ts, actor, action, target, detail, leaf, leaf_hash)
-        SELECT seq, ts, actor, action, target, detail,
-               prefix || ',"seq":' || seq || suffix,
-               sha256('\x00'::bytea || convert_to(prefix || ',"seq":' || seq || suffix, 'UTF8'))
-        FROM batch
+        SELECT seq, ts, entry->>'actor', entry->>'action', entry->>'target', entry->'detail',
+               leaf, sha256('\x00'::bytea || convert_to(leaf, 'UTF8'))
+        FROM (SELECT seq, ts, leaf, leaf::jsonb AS entry FROM batch) AS parsed
         RETURNING seq
     ), removed AS (
         DELETE FROM audit_auditpending WHERE id IN (SELECT id FROM batch)
@@ -83,15 +83,13 @@ BEGIN
     -- row through this transaction's commit, which would hold up numbering.
     IF EXISTS (SELECT 1 FROM audit_auditpending
                WHERE id >= (SELECT queue_floor FROM audit_audithead WHERE id = 1)) THEN
-        INSERT INTO audit_auditpending (ts, actor, action, target, detail, prefix, suffix)
-        VALUES (p_ts, p_actor, p_action, p_target, p_detail, p_prefix, p_suffix);
+        INSERT INTO audit_auditpending (ts, prefix, suffix) VALUES (p_ts, p_prefix, p_suffix);
         RETURN NULL;
     END IF;
     SELECT size, queue_floor INTO head_size, floor_id FROM audit_audithead WHERE id = 1 FOR UPDATE SKIP LOCKED;
     IF NOT FOUND THEN
         IF EXISTS (SELECT 1 FROM audit_audithead WHERE id = 1) THEN
-            INSERT INTO audit_auditpending (ts, actor, action, target, detail, prefix, suffix)
-            VALUES (p_ts, p_actor, p_action, p_target, p_detail, p_prefix, p_suffix);
+            INSERT INTO audit_auditpending (ts, prefix, suffix) VALUES (p_ts, p_prefix, p_suffix);
             RETURN NULL;
         END IF;
         INSERT INTO audit_audithead (id, size) VALUES (1, 0) ON CONFLICT DO NOTHING;

@@ -150,20 +150,41 @@ def test_a_rolled_back_holder_gives_its_number_to_the_queue(postgres_only):
     assert list(AuditEntry.objects.values_list("seq", "action")) == [(0, "a.first"), (1, "a.queue")]
 
 
+TRICKY = {
+    "quote": 'a"b\\c',
+    "ctl": "\x01\x1f\t\n",
+    "uni": "é€😀\u2028",
+    "num": [1, 2.5, -0.0, 1e21],
+    "z": None,
+    "A": True,
+}
+TRICKY_FIELDS = {"actor": "user:élodie", "action": "x.y", "target": 'app:"odd"\\name\u2029', "detail": TRICKY}
+
+
+def _assert_stored_like(stored: AuditEntry) -> None:
+    assert stored.leaf.encode() == rfc8785.dumps(json.loads(stored.leaf))
+    assert bytes(stored.leaf_hash) == merkle.hash_leaf(stored.leaf.encode())
+    for name in ("actor", "action", "target"):
+        assert getattr(stored, name) == TRICKY_FIELDS[name]
+    assert stored.detail == json.loads(stored.leaf)["detail"] == json.loads(json.dumps(TRICKY))
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_leaves_built_in_the_database_are_canonical(postgres_only):
-    tricky = {
-        "quote": 'a"b\\c',
-        "ctl": "\x01\x1f\t\n",
-        "uni": "é€😀\u2028",
-        "num": [1, 2.5, -0.0, 1e21],
-        "z": None,
-        "A": True,
-    }
-    entry = audit_record(actor="user:élodie", action="x.y", target='app:"odd"\\name\u2029', detail=tricky)
+    entry = audit_record(**TRICKY_FIELDS)
     stored = AuditEntry.objects.get(seq=entry.seq)
     assert stored.leaf == entry.leaf
-    assert stored.leaf.encode() == rfc8785.dumps(json.loads(stored.leaf))
-    assert bytes(stored.leaf_hash) == merkle.hash_leaf(stored.leaf.encode())
-    assert stored.detail == json.loads(stored.leaf)["detail"]
+    _assert_stored_like(stored)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_queued_entries_get_their_filter_columns_back_from_the_leaf(postgres_only):
+    audit_record(actor="system", action="a.first", target="t:0")
+    thread, release, _ = _hold_the_head_row()
+    assert audit_record(**TRICKY_FIELDS).seq is None
+    release.set()
+    thread.join(30)
+    assert current_log_size() == 3
+    _assert_stored_like(AuditEntry.objects.get(seq=2))
