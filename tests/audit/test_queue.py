@@ -7,7 +7,7 @@ import threading
 
 import pytest
 import rfc8785
-from django.db import connections, transaction
+from django.db import connection, connections, transaction
 
 from audit import merkle, sequencing
 from audit.models import AuditEntry, AuditHead, AuditPending
@@ -188,3 +188,17 @@ def test_queued_entries_get_their_filter_columns_back_from_the_leaf(postgres_onl
     thread.join(30)
     assert current_log_size() == 3
     _assert_stored_like(AuditEntry.objects.get(seq=2))
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_appends_work_without_prepared_statements(postgres_only, settings):
+    """Behind a pooler that cannot keep prepared statements, the append binds on the server unprepared."""
+    settings.DATABASE_PREPARED_STATEMENTS = False
+    connection.ensure_connection()
+    connection.connection.prepare_threshold = None  # as the settings leave it when the flag is off
+    entries = [audit_record(actor="system", action="a.b", target=f"t:{i}") for i in range(8)]
+    assert [e.seq for e in entries] == list(range(8))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        assert cursor.fetchone()[0] == 0
