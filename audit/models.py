@@ -20,6 +20,20 @@ from __future__ import annotations
 from django.db import models
 
 
+class LogManager(models.Manager):
+    """``AuditEntry.objects``: every query of the log first numbers what is queued.
+
+    On PostgreSQL committed entries may wait in the queue for a moment (see
+    ``audit.sequencing``); reading through this manager never misses them.
+    """
+
+    def get_queryset(self):
+        from audit.sequencing import audit_sequence_pending
+
+        audit_sequence_pending()
+        return super().get_queryset()
+
+
 class AuditEntry(models.Model):
     seq = models.BigIntegerField(primary_key=True)
     ts = models.DateTimeField(db_index=True)
@@ -30,8 +44,13 @@ class AuditEntry(models.Model):
     leaf = models.TextField(help_text="RFC 8785 canonical JSON of the entry: the Merkle leaf bytes.")
     leaf_hash = models.BinaryField(max_length=32, help_text="SHA-256(0x00 || leaf bytes)")
 
+    # Only what is numbered already: for reads cut at a size from current_log_size().
+    numbered = models.Manager()
+    objects = LogManager()
+
     class Meta:
         ordering = ["seq"]
+        default_manager_name = "objects"
         verbose_name_plural = "audit entries"
         constraints = [models.CheckConstraint(condition=models.Q(seq__gte=0), name="audit_seq_non_negative")]
         # Filters are exact matches read in log order; every index costs each append.

@@ -66,7 +66,7 @@ def entries_for_actor(*, actor, selection: EntryFilter, size: int | None = None)
         raise ApiError("invalid_range", f"to_seq {selection.to_seq} is before from_seq {selection.from_seq}.")
     if selection.since and selection.until and selection.until <= selection.since:
         raise ApiError("invalid_range", "until must be later than since.")
-    qs = AuditEntry.objects.filter(seq__lt=size)
+    qs = AuditEntry.numbered.filter(seq__lt=size)
     if selection.from_seq is not None:
         qs = qs.filter(seq__gte=selection.from_seq)
     if selection.to_seq is not None:
@@ -115,7 +115,7 @@ def inclusion_proof_for_actor(*, actor, seq: int, size: int | None) -> dict:
     if not 0 <= seq < size:
         raise ApiError("seq_out_of_range", f"seq {seq} is not in a tree of size {size} (valid: 0..{size - 1}).")
     proof, leaf_hash, root = tree.inclusion_proof(seq, size)
-    leaf = AuditEntry.objects.filter(seq=seq).values_list("leaf", flat=True).first()
+    leaf = AuditEntry.numbered.filter(seq=seq).values_list("leaf", flat=True).first()
     return {
         "leaf_index": seq,
         "tree_size": size,

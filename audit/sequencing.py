@@ -1,25 +1,25 @@
 """Numbering queued audit entries (PostgreSQL).
 
-On PostgreSQL an append does not wait for another writer's commit: when
-the log's head row is held, the entry goes to a queue (``AuditPending``) in
-the caller's transaction, as durable as the change it records.  Numbering
-moves queued entries into the log, oldest first, in one statement per batch
-(``audit_sequence()`` in ``audit.guards``).
+On PostgreSQL an append is one INSERT into a queue (``AuditPending``) in
+the caller's transaction, as durable as the change it records; it never
+waits for another writer.  A numbering round locks the log's head row for a
+moment and moves every committed queued entry into the log, oldest first
+(``audit_number_pending`` in ``audit.pg_functions``, which also explains the
+queue floor).
 
 Who numbers, and when:
 
-- a writer, right after its commit, unless its process numbered less than
-  ``SEQUENCE_INTERVAL`` seconds ago.  Under load that turns one numbering
-  transaction per append into one per interval per process, each moving
-  everything queued meanwhile;
+- a writer, right after its commit, unless its process started a round
+  less than ``SEQUENCE_INTERVAL`` seconds ago.  Under load that turns one
+  numbering transaction per append into one per interval per process, each
+  moving everything queued meanwhile;
 - every reader of the log, before it reads (``current_log_size``), so the
   console, exports, proofs, checkpoints and the employee's "who accessed my
-  data" see every committed entry (unless a writer holds the head row at
-  that instant: it numbers them as soon as it commits);
+  data" see every committed entry;
 - the periodic checkpoint task, which catches anything left after a crash.
 
-On SQLite nothing is ever queued (its write lock serialises writers), so
-all of this is a no-op there.
+On SQLite entries are numbered as they are written (its write lock
+serialises writers), so all of this is a no-op there.
 """
 
 from __future__ import annotations
@@ -36,6 +36,9 @@ logger = logging.getLogger("audit")
 # Seconds a process waits between the numbering rounds it starts after commit.
 SEQUENCE_INTERVAL = 0.2
 
+# Seconds a reader waits for a round held by someone else before reading what is numbered.
+READER_PATIENCE = 2.0
+
 _last_round = float("-inf")
 
 
@@ -46,13 +49,14 @@ def log_size() -> int:
 
 # Statement 1, before this round has a transaction id: is anything queued;
 # the horizon below which every transaction has ended; the next queue id;
-# whether this transaction already has an id.
+# whether this transaction already has an id; whether the head row exists.
 _LOOK = """
 SELECT EXISTS (SELECT 1 FROM audit_auditpending
-               WHERE id >= (SELECT queue_floor FROM audit_audithead WHERE id = 1)),
+               WHERE id >= coalesce((SELECT queue_floor FROM audit_audithead WHERE id = 1), 0)),
        pg_snapshot_xmin(pg_current_snapshot())::text::bigint,
        coalesce(pg_sequence_last_value('audit_auditpending_id_seq'::regclass), 0) + 1,
-       pg_current_xact_id_if_assigned() IS NULL
+       pg_current_xact_id_if_assigned() IS NULL,
+       EXISTS (SELECT 1 FROM audit_audithead WHERE id = 1)
 """
 
 # Statement 2: take the head row if nobody holds it.  This gives the round a
@@ -82,10 +86,12 @@ def _sequence_round() -> int:
     own_transaction = not connection.in_atomic_block
     with connection.cursor() as cursor:
         cursor.execute(_LOOK)
-        queued, horizon, next_id, no_xid_yet = cursor.fetchone()
+        queued, horizon, next_id, no_xid_yet, head_exists = cursor.fetchone()
         if not queued:
             return 0
         with transaction.atomic(savepoint=False):
+            if not head_exists:  # the very first round (two at once: one waits for the other)
+                cursor.execute("INSERT INTO audit_audithead (id, size) VALUES (1, 0) ON CONFLICT DO NOTHING")
             # Numbering only moves entries that are already durable in the queue;
             # if a crash loses this commit, the queue is numbered again, and
             # anything signed later is flushed after it. So it need not wait
@@ -111,27 +117,31 @@ def _sequence_round() -> int:
 def audit_sequence_pending() -> int:
     """Number every queued entry now; returns how many this call numbered.
 
-    Takes the head row only if nobody holds it: whoever does numbers the
-    queue after letting go (in ``audit_append`` or here).
+    If another round holds the head row, waits for it (rounds take
+    milliseconds) and looks again, for up to ``READER_PATIENCE`` seconds.
     """
     connection = transaction.get_connection()
     if connection.vendor != "postgresql":
         return 0
-    done = 0
+    done, deadline = 0, time.monotonic() + READER_PATIENCE
     while True:
-        # A single statement: outside a transaction it commits on its own, so
-        # the head row is let go before looking again.
+        # Outside a transaction each round commits on its own, so the head row
+        # is let go before looking again.
         moved = _sequence_round()
-        if moved <= 0:
+        if moved > 0:
+            done += moved  # and look again: more may have been queued meanwhile
+        elif moved == 0 or time.monotonic() > deadline:
             return done
-        done += moved  # and look again: more may have been queued meanwhile
+        else:
+            time.sleep(0.005)
 
 
 def sequence_after_commit() -> None:
     """Run by a writer after its commit: number the queue, at most once per ``SEQUENCE_INTERVAL``.
 
-    A round that finds the head row held does not count: its holder numbers
-    the queue after letting go.  The writer's change is committed; a failure
+    A round that finds the head row held by another round does not count:
+    that round may have looked before this commit, so the next commit in this
+    process tries again.  The writer's change is committed; a failure
     here must not turn its response into an error, and nothing is lost: the
     next round, any reader or the periodic task numbers what is left.
     """
@@ -149,10 +159,9 @@ def sequence_after_commit() -> None:
 def current_log_size() -> int:
     """The size of the log including every committed entry: queued ones are numbered first.
 
-    Inside a transaction the queue is left alone (numbering there would hold
-    the head row until that transaction ends); the size is then what is
-    numbered so far.
+    Inside a transaction that also numbers this transaction's own entries,
+    and holds the head row until it ends (other rounds skip it meanwhile;
+    appends never wait for it).
     """
-    if not transaction.get_connection().in_atomic_block:
-        audit_sequence_pending()
+    audit_sequence_pending()
     return log_size()

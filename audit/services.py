@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.models import AuditCheckpoint, AuditEntry, AuditHead
+from audit.pg_functions import ENQUEUE
 from audit.sequencing import audit_sequence_pending, log_size, sequence_after_commit
 from audit.tree import StoredTree, tree_sync
 from signing.keyring import Purpose, b64url, keyring
@@ -88,13 +89,16 @@ def _entry(*, seq: int, moment: datetime, prefix: str, suffix: str, **fields: An
 def audit_record(*, actor: Any, action: str, target: str, detail: dict[str, Any] | None = None) -> AuditEntry:
     """Append one entry, in the caller's transaction, and return it.
 
-    The head row is locked until the caller's transaction ends, so entries
-    are numbered in commit order with no gaps: a rollback takes its number
-    back.  On PostgreSQL a writer never waits for another's commit: when the
-    head row is held, the entry goes to a queue instead, still inside the
-    caller's transaction, and is numbered soon after commit, and in any case
-    before anyone reads the log (see ``audit.sequencing``); the returned
-    entry then has ``seq=None``.  The Merkle tree is not touched on append.
+    Whatever happens to the caller's transaction happens to the entry: if it
+    rolls back, the entry was never there, and no number is used up.
+
+    On PostgreSQL an append never waits for another writer: it is one INSERT
+    into a queue (``AuditPending``), as durable as the change it records.
+    Short numbering rounds move committed entries into the log in order, soon
+    after commit and in any case before anyone reads the log (see
+    ``audit.sequencing``); the returned entry has ``seq=None``.  On SQLite,
+    which serialises writers at ``BEGIN``, the entry is numbered at once.
+    The Merkle tree is not touched on append.
 
     No savepoint: if the entry cannot be written, the caller's whole
     transaction must fail rather than commit a change without its entry.
@@ -108,39 +112,32 @@ def audit_record(*, actor: Any, action: str, target: str, detail: dict[str, Any]
     fields = {"actor": label, "action": action, "target": target, "detail": detail}
     connection = transaction.get_connection()
     if connection.vendor == "postgresql":
-        seq = _pg_append(connection, [moment, label, action, target, json.dumps(detail), prefix, suffix])
-        # Number the queue after commit (see audit.sequencing), once per
-        # transaction however many entries it wrote. Django drops the callback
-        # with a savepoint that rolls back; then it is added again. Outside a
-        # transaction the statement has committed and the callback runs at once.
+        _pg_enqueue(connection, [moment, prefix, suffix])
+        # Number the queue after commit, once per transaction however many
+        # entries it wrote. Django drops the callback with a savepoint that
+        # rolls back; then it is added again. Outside a transaction the INSERT
+        # has committed and the callback runs at once.
         if not any(func is sequence_after_commit for _, func, _ in connection.run_on_commit):
             transaction.on_commit(sequence_after_commit)
-        if seq is None:
-            return AuditEntry(seq=None, ts=moment, **fields)
-        return _entry(seq=seq, moment=moment, prefix=prefix, suffix=suffix, **fields)
+        return AuditEntry(seq=None, ts=moment, **fields)
     with transaction.atomic(savepoint=False):
-        head = _head_for_update()  # SQLite takes its write lock at BEGIN anyway; nothing is queued
+        head = _head_for_update()  # SQLite takes its write lock at BEGIN anyway
         entry = _entry(seq=head.size, moment=moment, prefix=prefix, suffix=suffix, **fields)
         entry.save(force_insert=True)
         AuditHead.objects.filter(pk=1).update(size=head.size + 1)
     return entry
 
 
-# The JSON text of detail is stored only as the filter column; the leaf has its own.
-_PG_APPEND = "SELECT audit_append(%s, %s, %s, %s, %s::jsonb, %s, %s)"
-
-
-def _pg_append(connection, params: list) -> int | None:
-    """One round trip to ``audit_append`` (``audit.pg_functions``); its ``seq``, or None if queued.
+def _pg_enqueue(connection, params: list) -> None:
+    """Queue an entry: ``ENQUEUE`` in ``audit.pg_functions``, as a prepared statement.
 
     The append is the hot path of every audited action, so it skips Django's
-    cursor wrapper and binds its parameters on the server, as a prepared
-    statement unless ``DATABASE_PREPARED_STATEMENTS`` is off.
+    cursor wrapper and binds its parameters on the server, prepared unless
+    ``DATABASE_PREPARED_STATEMENTS`` is off.
     """
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(_PG_APPEND, params, prepare=True if settings.DATABASE_PREPARED_STATEMENTS else None)
-        return cursor.fetchone()[0]
+        cursor.execute(ENQUEUE, params, prepare=True if settings.DATABASE_PREPARED_STATEMENTS else None)
 
 
 class CheckpointRefused(RuntimeError):

@@ -18,7 +18,7 @@ from django.db.models import Q
 
 from audit import merkle
 from audit.models import AuditEntry, AuditNode, AuditTreeState
-from audit.sequencing import current_log_size, log_size
+from audit.sequencing import current_log_size
 
 # Subtrees of 256 leaves and more are cached: a proof needs at most a couple
 # of 256-leaf blocks of leaf hashes, and the cache holds ~n/128 rows.
@@ -32,7 +32,7 @@ class TreeIntegrityError(RuntimeError):
 
 def leaf_hashes(start: int, end: int) -> Iterable[tuple[int, bytes]]:
     rows = (
-        AuditEntry.objects.filter(seq__gte=start, seq__lt=end)
+        AuditEntry.numbered.filter(seq__gte=start, seq__lt=end)
         .order_by("seq")
         .values_list("seq", "leaf_hash")
         .iterator(chunk_size=_STREAM_CHUNK)
@@ -48,7 +48,7 @@ def tree_sync() -> int:
     Returns the size the cache now reaches, a multiple of ``2**CACHE_LEVEL``.
     """
     block = 1 << CACHE_LEVEL
-    target = (log_size() >> CACHE_LEVEL) << CACHE_LEVEL
+    target = (current_log_size() >> CACHE_LEVEL) << CACHE_LEVEL
     current = AuditTreeState.objects.filter(pk=1).values_list("size", flat=True).first()
     if current is not None and current >= target:
         return current
@@ -132,7 +132,7 @@ class StoredTree:
             query = Q()
             for start, end in spans[i : i + 100]:
                 query |= Q(seq__gte=start, seq__lt=end)
-            for seq, h in AuditEntry.objects.filter(query).values_list("seq", "leaf_hash"):
+            for seq, h in AuditEntry.numbered.filter(query).values_list("seq", "leaf_hash"):
                 out[seq] = bytes(h)
         return out
 

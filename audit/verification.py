@@ -108,7 +108,7 @@ def audit_log_verify() -> VerificationReport:
     roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
     expected = 0
     rows = (
-        AuditEntry.objects.order_by("seq")
+        AuditEntry.numbered.order_by("seq")
         .values_list("seq", "ts", "actor", "action", "target", "detail", "leaf", "leaf_hash")
         .iterator(chunk_size=_CHUNK)
     )

@@ -224,7 +224,7 @@ def accesses_for_employee(*, employee: User, limit: int = 100) -> list[AuditEntr
         return []
     label = f"subject:{subject.pseudonym}"
     return list(
-        AuditEntry.objects.filter(target=label, seq__lt=current_log_size())
+        AuditEntry.numbered.filter(target=label, seq__lt=current_log_size())
         .exclude(actor=label)
         .exclude(action__startswith="consent.")
         .order_by("-seq")[:limit]

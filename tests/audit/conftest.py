@@ -8,16 +8,18 @@ from django.db import connection
 
 @pytest.fixture
 def record():
-    """``record(n)`` appends ``n`` entries and returns them."""
+    """``record(n)`` appends ``n`` entries and returns them as stored (numbered)."""
+    from audit.models import AuditEntry
+    from audit.sequencing import current_log_size
     from audit.services import audit_record
 
     def append(n: int = 1, **overrides):
-        out = []
         for i in range(n):
             fields = {"actor": "user:olivia", "action": "notice.publish", "target": f"notice:{i}", "detail": {"i": i}}
             fields.update(overrides)
-            out.append(audit_record(**fields))
-        return out
+            audit_record(**fields)
+        size = current_log_size()
+        return list(AuditEntry.objects.filter(seq__gte=size - n).order_by("seq"))
 
     return append
 

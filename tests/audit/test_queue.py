@@ -1,4 +1,4 @@
-"""PostgreSQL: a writer that finds the head row held queues its entry instead of waiting."""
+"""PostgreSQL: appends go to a queue without waiting; rounds number it in commit order, without gaps."""
 
 from __future__ import annotations
 
@@ -27,43 +27,42 @@ def _in_thread(target) -> threading.Thread:
     return thread
 
 
-def _hold_the_head_row(action: str = "a.hold"):
-    """A thread that appends (taking the free head row) and keeps its transaction open until released."""
-    holding, release, results = threading.Event(), threading.Event(), {}
+def _open_writer(action: str):
+    """A thread that appends in a transaction and keeps it open until released."""
+    appended, release = threading.Event(), threading.Event()
 
-    def holder():
+    def writer():
         with transaction.atomic():
-            results["seq"] = audit_record(actor="user:holder", action=action, target="t:1").seq
-            holding.set()
+            assert audit_record(actor="user:open", action=action, target="t:open").seq is None
+            appended.set()
             release.wait(30)
 
-    thread = _in_thread(holder)
-    assert holding.wait(30)
-    return thread, release, results
+    thread = _in_thread(writer)
+    assert appended.wait(30)
+    return thread, release
+
+
+def _actions() -> list[tuple[int, str]]:
+    return list(AuditEntry.numbered.order_by("seq").values_list("seq", "action"))
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_writer_queues_behind_a_held_head_row_and_the_holder_numbers_it_after_commit(postgres_only, monkeypatch):
+def test_an_append_never_waits_and_entries_are_numbered_in_commit_order(postgres_only, monkeypatch):
     audit_record(actor="system", action="a.first", target="t:0")
-    thread, release, results = _hold_the_head_row()
-    queued = audit_record(actor="user:queued", action="a.queue", target="t:2")  # autocommit: commits at once
-    assert queued.seq is None
-    assert AuditPending.objects.count() == 1
-    assert AuditHead.objects.get().size == 1  # the holder has not committed yet
-    monkeypatch.setattr(sequencing, "_last_round", float("-inf"))  # no round in this process just now
+    thread, release = _open_writer("a.slow")  # queued first, commits last
+    monkeypatch.setattr(sequencing, "_last_round", float("-inf"))
+    assert audit_record(actor="user:fast", action="a.fast", target="t:2").seq is None  # autocommit
+    # Its own after-commit round numbered it; the open transaction's entry is not visible yet.
+    assert log_size() == 2
+    assert AuditPending.objects.count() == 0
+    monkeypatch.setattr(sequencing, "_last_round", float("-inf"))
     release.set()
     thread.join(30)
-    # The holder numbered the queue after its commit (no reader involved): commit order, no gap.
-    assert results["seq"] == 1
-    assert AuditHead.objects.get().size == 3
-    assert list(AuditEntry.objects.order_by("seq").values_list("seq", "action")) == [
-        (0, "a.first"),
-        (1, "a.hold"),
-        (2, "a.queue"),
-    ]
-    assert not AuditPending.objects.exists()
-    entry = AuditEntry.objects.get(seq=2)
+    # The slow writer numbered its entry after its commit (no reader involved).
+    assert log_size() == 3
+    assert _actions() == [(0, "a.first"), (1, "a.fast"), (2, "a.slow")]
+    entry = AuditEntry.numbered.get(seq=2)
     assert entry.leaf.encode() == rfc8785.dumps(json.loads(entry.leaf))
     assert bytes(entry.leaf_hash) == merkle.hash_leaf(entry.leaf.encode())
 
@@ -72,18 +71,17 @@ def test_a_writer_queues_behind_a_held_head_row_and_the_holder_numbers_it_after_
 @pytest.mark.django_db(transaction=True)
 def test_a_process_numbers_at_most_once_per_interval_and_readers_number_the_rest(postgres_only, monkeypatch):
     monkeypatch.setattr(sequencing, "SEQUENCE_INTERVAL", 3600.0)
-    audit_record(actor="system", action="a.first", target="t:0")  # its round counts as this process's last
-    thread, release, _ = _hold_the_head_row()
-    audit_record(actor="user:queued", action="a.queue", target="t:2")
-    release.set()
-    thread.join(30)
-    # Neither after-commit round ran: the entry waits in the queue ...
-    assert AuditPending.objects.count() == 1
-    assert log_size() == 2
-    # ... and whoever reads the log numbers it first.
+    monkeypatch.setattr(sequencing, "_last_round", float("-inf"))
+    audit_record(actor="system", action="a.first", target="t:0")  # numbered by its own round
+    audit_record(actor="user:second", action="a.second", target="t:1")
+    audit_record(actor="user:third", action="a.third", target="t:2")
+    # No more rounds from this process within the interval: the entries wait in the queue ...
+    assert log_size() == 1
+    assert AuditPending.objects.count() == 2
+    # ... and whoever reads the log numbers them first.
     assert current_log_size() == 3
     assert not AuditPending.objects.exists()
-    assert AuditEntry.objects.get(seq=2).action == "a.queue"
+    assert _actions() == [(0, "a.first"), (1, "a.second"), (2, "a.third")]
 
 
 @pytest.mark.postgres
@@ -91,36 +89,21 @@ def test_a_process_numbers_at_most_once_per_interval_and_readers_number_the_rest
 def test_the_queue_floor_waits_for_a_transaction_that_is_still_open(postgres_only):
     """Queue ids are taken at insert, not at commit: an old open transaction's entry must not be skipped."""
     audit_record(actor="system", action="a.first", target="t:0")
-    thread, release, _ = _hold_the_head_row()
-    slow_queued, finish_slow = threading.Event(), threading.Event()
-
-    def slow_writer():
-        with transaction.atomic():
-            assert audit_record(actor="user:slow", action="a.slow", target="t:slow").seq is None
-            slow_queued.set()
-            finish_slow.wait(30)
-
-    slow = _in_thread(slow_writer)
-    assert slow_queued.wait(30)
+    thread, release = _open_writer("a.slow")
     assert not AuditPending.objects.exists()  # not visible: it has not committed
-    release.set()
-    thread.join(30)
-    # Many later entries queue and are numbered while the slow one stays open.
+    # Many later entries are queued and numbered while the slow one stays open.
     for i in range(5):
-        thread, release, _ = _hold_the_head_row(action=f"a.hold{i}")
         for j in range(3):
             audit_record(actor="user:queued", action="a.queue", target=f"t:{i}:{j}")
-        release.set()
-        thread.join(30)
         current_log_size()
-    head = AuditHead.objects.get()
-    assert head.size == 1 + 1 + 5 * 4
-    finish_slow.set()
-    slow.join(30)
+    size = log_size()
+    assert size == 1 + 5 * 3
+    release.set()
+    thread.join(30)
     slow_id = AuditPending.objects.get().id
     assert slow_id >= AuditHead.objects.get().queue_floor  # the floor did not pass it
-    assert current_log_size() == head.size + 1
-    assert AuditEntry.objects.get(seq=head.size).action == "a.slow"
+    assert current_log_size() == size + 1
+    assert AuditEntry.numbered.get(seq=size).action == "a.slow"
     # With nothing open any more, the floor catches up: later lookups skip the numbered ids.
     for i in range(3):
         audit_record(actor="system", action="a.tick", target=f"t:tick:{i}")
@@ -130,24 +113,14 @@ def test_the_queue_floor_waits_for_a_transaction_that_is_still_open(postgres_onl
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_rolled_back_holder_gives_its_number_to_the_queue(postgres_only):
+def test_a_rolled_back_append_leaves_no_gap(postgres_only):
     audit_record(actor="system", action="a.first", target="t:0")
-    holding, release = threading.Event(), threading.Event()
-
-    def holder():
-        with pytest.raises(RuntimeError), transaction.atomic():
-            audit_record(actor="user:holder", action="a.hold", target="t:1")
-            holding.set()
-            release.wait(30)
-            raise RuntimeError("roll back")
-
-    thread = _in_thread(holder)
-    assert holding.wait(30)
-    assert audit_record(actor="user:queued", action="a.queue", target="t:2").seq is None
-    release.set()
-    thread.join(30)
-    current_log_size()
-    assert list(AuditEntry.objects.values_list("seq", "action")) == [(0, "a.first"), (1, "a.queue")]
+    with pytest.raises(RuntimeError), transaction.atomic():
+        audit_record(actor="user:undone", action="a.undone", target="t:1")
+        raise RuntimeError("roll back")
+    audit_record(actor="user:kept", action="a.kept", target="t:2")
+    assert current_log_size() == 2
+    assert _actions() == [(0, "a.first"), (1, "a.kept")]
 
 
 TRICKY = {
@@ -171,23 +144,10 @@ def _assert_stored_like(stored: AuditEntry) -> None:
 
 @pytest.mark.postgres
 @pytest.mark.django_db
-def test_leaves_built_in_the_database_are_canonical(postgres_only):
-    entry = audit_record(**TRICKY_FIELDS)
-    stored = AuditEntry.objects.get(seq=entry.seq)
-    assert stored.leaf == entry.leaf
-    _assert_stored_like(stored)
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_queued_entries_get_their_filter_columns_back_from_the_leaf(postgres_only):
-    audit_record(actor="system", action="a.first", target="t:0")
-    thread, release, _ = _hold_the_head_row()
+def test_leaves_built_in_the_database_are_canonical_and_give_back_the_filter_columns(postgres_only):
     assert audit_record(**TRICKY_FIELDS).seq is None
-    release.set()
-    thread.join(30)
-    assert current_log_size() == 3
-    _assert_stored_like(AuditEntry.objects.get(seq=2))
+    assert current_log_size() == 1
+    _assert_stored_like(AuditEntry.objects.get(seq=0))
 
 
 @pytest.mark.postgres
@@ -197,8 +157,10 @@ def test_appends_work_without_prepared_statements(postgres_only, settings):
     settings.DATABASE_PREPARED_STATEMENTS = False
     connection.ensure_connection()
     connection.connection.prepare_threshold = None  # as the settings leave it when the flag is off
-    entries = [audit_record(actor="system", action="a.b", target=f"t:{i}") for i in range(8)]
-    assert [e.seq for e in entries] == list(range(8))
+    for i in range(8):
+        audit_record(actor="system", action="a.b", target=f"t:{i}")
+    assert current_log_size() == 8
+    assert [e.target for e in AuditEntry.objects.all()] == [f"t:{i}" for i in range(8)]
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_prepared_statements")
         assert cursor.fetchone()[0] == 0

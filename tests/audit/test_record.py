@@ -37,7 +37,8 @@ def test_entries_are_numbered_from_zero_with_canonical_leaves(record):
 
 @pytest.mark.django_db
 def test_a_user_actor_is_labelled_by_username(aaron):
-    entry = audit_record(actor=aaron, action="x.y", target="t:1", detail={"ü": "€"})
+    assert audit_record(actor=aaron, action="x.y", target="t:1", detail={"ü": "€"}).actor == "user:aaron"
+    entry = AuditEntry.objects.get(target="t:1")
     assert entry.actor == "user:aaron"
     assert '"detail":{"ü":"€"}' in entry.leaf
 
