@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -86,6 +87,28 @@ def _entry(*, seq: int, moment: datetime, prefix: str, suffix: str, **fields: An
     return AuditEntry(seq=seq, ts=moment, leaf=leaf, leaf_hash=leaf_hash(leaf.encode("utf-8")), **fields)
 
 
+# The JSON escape of U+0000 (preceded by an even number of backslashes, so not
+# the text "\\u0000"): PostgreSQL text and jsonb cannot hold that character.
+_NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def _check_storable(actor: str, action: str, target: str, prefix: str) -> None:
+    """Refuse, in the caller's transaction, what could not be numbered later.
+
+    On PostgreSQL an entry is checked against the log's columns only when a
+    numbering round moves it out of the queue; one that failed there would
+    hold up every entry behind it.
+    """
+    for name, value in (("actor", actor), ("action", action), ("target", target)):
+        limit = AuditEntry._meta.get_field(name).max_length
+        if len(value) > limit:
+            raise ValueError(f"An audit entry's {name} is limited to {limit} characters, not {len(value)}.")
+        if "\x00" in value:
+            raise ValueError(f"An audit entry's {name} cannot contain the character U+0000.")
+    if _NUL_ESCAPE.search(prefix):
+        raise ValueError("An audit entry's detail cannot contain the character U+0000.")
+
+
 def audit_record(*, actor: Any, action: str, target: str, detail: dict[str, Any] | None = None) -> AuditEntry:
     """Append one entry, in the caller's transaction, and return it.
 
@@ -109,6 +132,7 @@ def audit_record(*, actor: Any, action: str, target: str, detail: dict[str, Any]
         raise ValueError("An audit entry needs an action and a target.")
     moment = timezone.now()
     prefix, suffix = leaf_parts(actor=label, action=action, target=target, detail=detail, ts=format_ts(moment))
+    _check_storable(label, action, target, prefix)
     fields = {"actor": label, "action": action, "target": target, "detail": detail}
     connection = transaction.get_connection()
     if connection.vendor == "postgresql":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import rfc8785
@@ -73,3 +74,28 @@ def test_a_transaction_with_many_entries_numbers_the_queue_once_after_commit(dja
         for number in range(3):
             audit_record(actor="system:test", action="test.bulk", target=f"test:{number}", detail={})
     assert len(callbacks) == (1 if connection.vendor == "postgresql" else 0)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"actor": "user:" + "x" * 200}, "actor is limited to 200 characters"),
+        ({"action": "a." + "b" * 100}, "action is limited to 100 characters"),
+        ({"target": "t:" + "9" * 300}, "target is limited to 300 characters"),
+        ({"target": "t:\x00"}, "target cannot contain the character U+0000"),
+        ({"detail": {"note": "a\x00b"}}, "detail cannot contain the character U+0000"),
+        ({"detail": {"k\x00": 1}}, "detail cannot contain the character U+0000"),
+        ({"detail": {"n": [1, {"deep": "\\\x00"}]}}, "detail cannot contain the character U+0000"),
+    ],
+)
+def test_what_the_log_could_not_store_is_refused_in_the_callers_transaction(fields, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        audit_record(**{"actor": "system", "action": "a.b", "target": "t:1", **fields})
+    assert AuditEntry.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_text_that_merely_looks_like_an_escaped_nul_is_kept():
+    audit_record(actor="system", action="a.b", target="t:1", detail={"note": "\\u0000 is how JSON writes NUL"})
+    assert AuditEntry.objects.get().detail == {"note": "\\u0000 is how JSON writes NUL"}
