@@ -2,8 +2,9 @@
 
 ``AuditEntry.leaf`` holds the entry's exact leaf bytes (RFC 8785 canonical
 JSON); the other columns repeat its fields so the log can be filtered without
-parsing.  ``AuditHead`` is a single row whose lock serialises appends, which
-is what keeps ``seq`` free of gaps and forks under concurrent writers.
+parsing.  ``AuditHead`` is a single row whose lock serialises numbering,
+which is what keeps ``seq`` free of gaps and forks under concurrent writers;
+on PostgreSQL appends go to ``AuditPending`` first (see ``audit.sequencing``).
 
 ``AuditNode`` caches the hashes of complete subtrees (``2**level`` leaves
 starting at leaf ``index * 2**level``) so roots and proofs of a large log
@@ -65,7 +66,7 @@ class AuditEntry(models.Model):
 
 
 class AuditHead(models.Model):
-    """The single row (pk=1) that records the log size; locked by every append that numbers entries.
+    """The single row (pk=1) that records the log size; locked by whatever numbers entries.
 
     The ``queue_*`` columns let PostgreSQL find queued entries without
     reading the dead rows of numbered ones (see ``audit.pg_functions``).

@@ -75,7 +75,7 @@ _STORE = "UPDATE audit_audithead SET size = %s, queue_floor = %s, queue_mark = %
 
 
 def _sequence_round() -> int:
-    """One numbering round; returns how many entries it numbered, or -1 if the head row is held.
+    """One numbering round; returns how many entries it numbered, or -1 if another round holds the head row.
 
     The queue floor (see ``audit.pg_functions``) depends on the order of these
     top-level statements, each with its own snapshot: the horizon and the next
@@ -99,7 +99,7 @@ def _sequence_round() -> int:
             cursor.execute(_LOCK_HEAD, [own_transaction])
             row = cursor.fetchone()
             if row is None:
-                return -1  # the holder numbers the queue once it lets go
+                return -1  # another round is numbering
             size, floor, mark, mark_xmax, xid, read_committed, _ = row
             cursor.execute("SELECT audit_number_pending(%s, %s)", [size, floor])
             new_size = cursor.fetchone()[0]

@@ -57,17 +57,17 @@ def test_the_documented_runtime_role_appends_queues_numbers_and_checkpoints(runt
     audit_record(actor="system", action="a.first", target="t:0")
     holding, release = threading.Event(), threading.Event()
 
-    def holder():
+    def open_writer():
         try:
             _as(runtime_role)
             with transaction.atomic():
-                audit_record(actor="user:holder", action="a.hold", target="t:1")
+                audit_record(actor="user:open", action="a.open", target="t:1")
                 holding.set()
                 release.wait(30)
         finally:
             connections.close_all()
 
-    thread = threading.Thread(target=holder)
+    thread = threading.Thread(target=open_writer)
     thread.start()
     assert holding.wait(30)
     assert audit_record(actor="user:queued", action="a.queue", target="t:2").seq is None
