@@ -20,9 +20,12 @@ commits, so an entry with a small id can become visible after larger ones
 were numbered.  The floor may only pass an id once the transaction that
 took it has ended:
 
-- an append takes its transaction id *before* its queue id (``ENQUEUE``
-  reads ``pg_current_xact_id()`` in a subquery that is evaluated before the
-  outer ``nextval``; a volatile subquery is never flattened);
+- an append takes its transaction id *before* its queue id: ``ENQUEUE``
+  takes the id from ``audit_next_queue_id()``, a PL/pgSQL function (never
+  inlined) that calls ``pg_current_xact_id()`` and then ``nextval``.  (In
+  plain SQL the planner may drop a ``pg_current_xact_id()`` whose value is
+  unused, since it is STABLE, and the transaction id would then be taken
+  by the heap insert, after ``nextval``);
 - a numbering round reads the next queue id before it has a transaction id
   of its own, then takes one (transaction ids are handed out in order).
   That pair is the **mark**: every id below ``queue_mark`` was taken by a
@@ -33,21 +36,50 @@ took it has ended:
   up to it.
 
 A long-running transaction only holds the floor back, as it holds back
-vacuum.  The steps are separate top-level statements on purpose: READ
+vacuum.  The queue's id sequence must keep ``CACHE 1`` and must never go
+backwards; a round that finds the next id below the floor (a sequence reset
+by hand, a migration that did not carry the sequence over) says so loudly
+and scans the whole queue again from id 0.  A round numbers at most
+``NUMBER_BATCH`` entries and moves the floor only when it emptied what it
+could see.  The steps are separate top-level statements on purpose: READ
 COMMITTED gives each a new snapshot, while statements inside a PL/pgSQL
 function may run on the snapshot of the statement that called it.
 """
 
 from __future__ import annotations
 
-ENQUEUE = (
-    "INSERT INTO audit_auditpending (id, ts, prefix, suffix) "
-    "SELECT nextval('audit_auditpending_id_seq'), %s, %s, %s "
-    "FROM (SELECT pg_current_xact_id()) AS transaction_id_first"
-)
+ENQUEUE = "INSERT INTO audit_auditpending (id, ts, prefix, suffix) VALUES (audit_next_queue_id(), %s, %s, %s)"
+
+# Entries moved per round at most; audit.sequencing repeats rounds while they move.
+NUMBER_BATCH = 5000
 
 PG_APPEND_FUNCTIONS = r"""
-CREATE OR REPLACE FUNCTION audit_number_pending(start_size bigint, floor_id bigint) RETURNS bigint
+CREATE OR REPLACE FUNCTION audit_next_queue_id() RETURNS bigint
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    PERFORM pg_current_xact_id();  -- the transaction id first (see audit/pg_functions.py)
+    RETURN nextval('audit_auditpending_id_seq');
+END;
+$$;
+
+-- Anything that could not be numbered is refused when it is queued, in the
+-- caller's transaction, instead of holding up every round after it.
+CREATE OR REPLACE FUNCTION audit_pending_storable(prefix text, suffix text) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    entry jsonb := (prefix || ',"seq":0' || suffix)::jsonb;  -- fails on what jsonb cannot hold
+BEGIN
+    RETURN char_length(entry ->> 'actor') <= 200
+       AND char_length(entry ->> 'action') <= 100
+       AND char_length(entry ->> 'target') <= 300
+       AND jsonb_typeof(entry -> 'detail') = 'object';
+END;
+$$;
+ALTER TABLE audit_auditpending DROP CONSTRAINT IF EXISTS audit_pending_storable;
+ALTER TABLE audit_auditpending ADD CONSTRAINT audit_pending_storable CHECK (audit_pending_storable(prefix, suffix));
+
+DROP FUNCTION IF EXISTS audit_number_pending(bigint, bigint);
+CREATE OR REPLACE FUNCTION audit_number_pending(start_size bigint, floor_id bigint, batch_size bigint) RETURNS bigint
 LANGUAGE plpgsql SET enable_seqscan = off AS $$
 DECLARE
     moved bigint;
@@ -56,7 +88,9 @@ BEGIN
         SELECT id, ts, seq, prefix || ',"seq":' || seq || suffix AS leaf
         FROM (SELECT id, ts, prefix, suffix, start_size + row_number() OVER (ORDER BY id) - 1 AS seq
               FROM audit_auditpending
-              WHERE id >= floor_id) AS numbered
+              WHERE id >= floor_id
+              ORDER BY id
+              LIMIT batch_size) AS numbered
     ), inserted AS (
         -- The filter columns are read back from the leaf itself.
         INSERT INTO audit_auditentry (seq, ts, actor, action, target, detail, leaf, leaf_hash)
@@ -78,8 +112,12 @@ DROP FUNCTION IF EXISTS audit_append(timestamptz, text, text, text, jsonb, text,
 PG_DROP_APPEND_FUNCTIONS = """
 DROP FUNCTION IF EXISTS audit_sequence(boolean);
 DROP FUNCTION IF EXISTS audit_append(timestamptz, text, text, text, jsonb, text, text);
+DROP FUNCTION IF EXISTS audit_number_pending(bigint, bigint, bigint);
 DROP FUNCTION IF EXISTS audit_number_pending(bigint, bigint);
 DROP FUNCTION IF EXISTS audit_number_pending(bigint);
+DROP FUNCTION IF EXISTS audit_next_queue_id();
+ALTER TABLE audit_auditpending DROP CONSTRAINT IF EXISTS audit_pending_storable;
+DROP FUNCTION IF EXISTS audit_pending_storable(text, text);
 """
 
 

@@ -30,6 +30,7 @@ import time
 from django.db import transaction
 
 from audit.models import AuditHead
+from audit.pg_functions import NUMBER_BATCH
 
 logger = logging.getLogger("audit")
 
@@ -49,14 +50,14 @@ def log_size() -> int:
 
 # Statement 1, before this round has a transaction id: is anything queued;
 # the horizon below which every transaction has ended; the next queue id;
-# whether this transaction already has an id; whether the head row exists.
+# whether this transaction already has an id; the floor, if the head row exists.
 _LOOK = """
 SELECT EXISTS (SELECT 1 FROM audit_auditpending
                WHERE id >= coalesce((SELECT queue_floor FROM audit_audithead WHERE id = 1), 0)),
        pg_snapshot_xmin(pg_current_snapshot())::text::bigint,
        coalesce(pg_sequence_last_value('audit_auditpending_id_seq'::regclass), 0) + 1,
        pg_current_xact_id_if_assigned() IS NULL,
-       EXISTS (SELECT 1 FROM audit_audithead WHERE id = 1)
+       (SELECT queue_floor FROM audit_audithead WHERE id = 1)
 """
 
 # Statement 2: take the head row if nobody holds it.  This gives the round a
@@ -74,7 +75,7 @@ FOR UPDATE SKIP LOCKED
 _STORE = "UPDATE audit_audithead SET size = %s, queue_floor = %s, queue_mark = %s, queue_mark_xmax = %s WHERE id = 1"
 
 
-def _sequence_round() -> int:
+def _sequence_round(*, wait_for_disk: bool) -> int:
     """One numbering round; returns how many entries it numbered, or -1 if another round holds the head row.
 
     The queue floor (see ``audit.pg_functions``) depends on the order of these
@@ -83,28 +84,38 @@ def _sequence_round() -> int:
     numbered after that.
     """
     connection = transaction.get_connection()
-    own_transaction = not connection.in_atomic_block
     with connection.cursor() as cursor:
         cursor.execute(_LOOK)
-        queued, horizon, next_id, no_xid_yet, head_exists = cursor.fetchone()
-        if not queued:
+        queued, horizon, next_id, no_xid_yet, seen_floor = cursor.fetchone()
+        sequence_went_back = seen_floor is not None and next_id < seen_floor
+        if not queued and not sequence_went_back:
             return 0
         with transaction.atomic(savepoint=False):
-            if not head_exists:  # the very first round (two at once: one waits for the other)
+            if seen_floor is None:  # the very first round (two at once: one waits for the other)
                 cursor.execute("INSERT INTO audit_audithead (id, size) VALUES (1, 0) ON CONFLICT DO NOTHING")
-            # Numbering only moves entries that are already durable in the queue;
-            # if a crash loses this commit, the queue is numbered again, and
-            # anything signed later is flushed after it. So it need not wait
-            # for the disk (synchronous_commit off, for this transaction only).
-            cursor.execute(_LOCK_HEAD, [own_transaction])
+            # A writer's round only moves entries that are already durable in the
+            # queue; if a crash loses its commit, the queue is numbered again, and
+            # anything signed later is flushed after it. So it need not wait for
+            # the disk. A reader's round does: it shows the numbering it made.
+            asynchronous = not wait_for_disk and not connection.in_atomic_block
+            cursor.execute(_LOCK_HEAD, [asynchronous])
             row = cursor.fetchone()
             if row is None:
                 return -1  # another round is numbering
             size, floor, mark, mark_xmax, xid, read_committed, _ = row
-            cursor.execute("SELECT audit_number_pending(%s, %s)", [size, floor])
+            if next_id < floor:
+                logger.critical(
+                    "audit queue ids went back below the floor (next id %s, floor %s): was the sequence "
+                    "audit_auditpending_id_seq reset? Looking at the whole queue again.",
+                    next_id,
+                    floor,
+                )
+                floor, mark_xmax = 0, 0
+            cursor.execute("SELECT audit_number_pending(%s, %s, %s)", [size, floor, NUMBER_BATCH])
             new_size = cursor.fetchone()[0]
+            emptied = new_size - size < NUMBER_BATCH  # the floor may only pass what was all numbered
             if read_committed:
-                if mark_xmax and horizon >= mark_xmax:
+                if emptied and mark_xmax and horizon >= mark_xmax:
                     # Every transaction that took an id below the mark had ended
                     # before this round looked, so it numbered their entries.
                     floor, mark_xmax = mark, 0
@@ -127,7 +138,7 @@ def audit_sequence_pending() -> int:
     while True:
         # Outside a transaction each round commits on its own, so the head row
         # is let go before looking again.
-        moved = _sequence_round()
+        moved = _sequence_round(wait_for_disk=True)
         if moved > 0:
             done += moved  # and look again: more may have been queued meanwhile
         elif moved == 0 or time.monotonic() > deadline:
@@ -150,7 +161,7 @@ def sequence_after_commit() -> None:
     if now - _last_round < SEQUENCE_INTERVAL:
         return
     try:
-        if _sequence_round() >= 0:
+        if _sequence_round(wait_for_disk=False) >= 0:
             _last_round = now
     except Exception:
         logger.exception("numbering queued audit entries failed; the next reader or the periodic task will")

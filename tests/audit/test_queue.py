@@ -164,3 +164,77 @@ def test_appends_work_without_prepared_statements(postgres_only, settings):
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_prepared_statements")
         assert cursor.fetchone()[0] == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_append_has_its_transaction_id_before_its_queue_id(postgres_only):
+    """The queue floor relies on it; the planner must not be able to reorder it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION test_probe_xid_first() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF pg_current_xact_id_if_assigned() IS NULL THEN "
+            "RAISE EXCEPTION 'queue id % taken before the transaction id', NEW.id; END IF; "
+            "RETURN NEW; END $$"
+        )
+        cursor.execute(
+            "CREATE TRIGGER test_probe_xid_first BEFORE INSERT ON audit_auditpending "
+            "FOR EACH ROW EXECUTE FUNCTION test_probe_xid_first()"
+        )
+    try:
+        for i in range(10):  # each the first write of its own transaction (autocommit)
+            audit_record(actor="system", action="a.b", target=f"t:{i}")
+        with transaction.atomic(), transaction.atomic():  # in a savepoint, too
+            audit_record(actor="system", action="a.b", target="t:nested")
+        assert current_log_size() == 11
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER test_probe_xid_first ON audit_auditpending")
+            cursor.execute("DROP FUNCTION test_probe_xid_first()")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_queue_sequence_that_went_back_is_noticed_and_nothing_is_lost(postgres_only, caplog):
+    for i in range(5):
+        audit_record(actor="system", action="a.b", target=f"t:{i}")
+        current_log_size()
+    assert AuditHead.objects.get().queue_floor > 1
+    with connection.cursor() as cursor:  # what `manage.py sqlsequencereset audit` does to an empty queue
+        cursor.execute("SELECT setval('audit_auditpending_id_seq', 1, false)")
+    audit_record(actor="system", action="a.after_reset", target="t:5")
+    assert current_log_size() == 6
+    assert AuditEntry.numbered.get(seq=5).action == "a.after_reset"
+    assert "went back below the floor" in caplog.text
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_rounds_are_bounded_and_the_floor_only_passes_what_was_numbered(postgres_only, monkeypatch):
+    monkeypatch.setattr(sequencing, "NUMBER_BATCH", 3)
+    monkeypatch.setattr(sequencing, "SEQUENCE_INTERVAL", 3600.0)
+    monkeypatch.setattr(sequencing, "_last_round", 0.0)
+    monkeypatch.setattr(sequencing.time, "monotonic", lambda: 1.0)  # no after-commit rounds
+    for i in range(8):
+        audit_record(actor="system", action="a.b", target=f"t:{i}")
+    assert sequencing._sequence_round(wait_for_disk=True) == 3
+    assert current_log_size() == 8
+    assert [t for t in AuditEntry.numbered.values_list("target", flat=True)] == [f"t:{i}" for i in range(8)]
+    assert not AuditPending.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_queue_itself_refuses_what_could_not_be_numbered(postgres_only):
+    from django.db import DatabaseError
+
+    from audit.pg_functions import ENQUEUE
+
+    for prefix in (
+        '{"action":"a","actor":"' + "x" * 201 + '","detail":{}',
+        '{"action":"a","actor":"b","detail":[]',
+        "{",
+    ):
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(ENQUEUE, ["2026-01-01T00:00:00Z", prefix, ',"target":"t","ts":"x"}'])
+    assert not AuditPending.objects.exists()
