@@ -21,7 +21,7 @@ were numbered.  The floor may only pass an id once the transaction that
 took it has ended:
 
 - an append takes its transaction id *before* its queue id: ``ENQUEUE``
-  takes the id from ``audit_next_queue_id()``, a PL/pgSQL function (never
+  takes the id from ``audit_queue_id()``, a PL/pgSQL function (never
   inlined) that calls ``pg_current_xact_id()`` and then ``nextval``.  (In
   plain SQL the planner may drop a ``pg_current_xact_id()`` whose value is
   unused, since it is STABLE, and the transaction id would then be taken
@@ -48,35 +48,36 @@ function may run on the snapshot of the statement that called it.
 
 from __future__ import annotations
 
-ENQUEUE = "INSERT INTO audit_auditpending (id, ts, prefix, suffix) VALUES (audit_next_queue_id(), %s, %s, %s)"
+ENQUEUE = (
+    "INSERT INTO audit_auditpending (id, ts, prefix, suffix) "
+    "VALUES (audit_queue_id(%(prefix)s, %(suffix)s), %(ts)s, %(prefix)s, %(suffix)s)"
+)
 
 # Entries moved per round at most; audit.sequencing repeats rounds while they move.
 NUMBER_BATCH = 5000
 
 PG_APPEND_FUNCTIONS = r"""
-CREATE OR REPLACE FUNCTION audit_next_queue_id() RETURNS bigint
+-- The id of an entry about to be queued.  First the transaction id (see
+-- audit/pg_functions.py), then a check that the entry can be numbered later,
+-- so that nothing queued can hold up the rounds after it; then the id.
+CREATE OR REPLACE FUNCTION audit_queue_id(prefix text, suffix text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    entry jsonb;
 BEGIN
-    PERFORM pg_current_xact_id();  -- the transaction id first (see audit/pg_functions.py)
+    PERFORM pg_current_xact_id();
+    entry := (prefix || ',"seq":0' || suffix)::jsonb;
+    IF NOT (char_length(entry ->> 'actor') <= 200 AND char_length(entry ->> 'action') <= 100
+            AND char_length(entry ->> 'target') <= 300 AND jsonb_typeof(entry -> 'detail') = 'object') THEN
+        RAISE EXCEPTION 'audit entry cannot be stored: a field is too long, missing or of the wrong type'
+            USING ERRCODE = 'check_violation';
+    END IF;
     RETURN nextval('audit_auditpending_id_seq');
 END;
 $$;
-
--- Anything that could not be numbered is refused when it is queued, in the
--- caller's transaction, instead of holding up every round after it.
-CREATE OR REPLACE FUNCTION audit_pending_storable(prefix text, suffix text) RETURNS boolean
-LANGUAGE plpgsql IMMUTABLE AS $$
-DECLARE
-    entry jsonb := (prefix || ',"seq":0' || suffix)::jsonb;  -- fails on what jsonb cannot hold
-BEGIN
-    RETURN char_length(entry ->> 'actor') <= 200
-       AND char_length(entry ->> 'action') <= 100
-       AND char_length(entry ->> 'target') <= 300
-       AND jsonb_typeof(entry -> 'detail') = 'object';
-END;
-$$;
+DROP FUNCTION IF EXISTS audit_next_queue_id();
 ALTER TABLE audit_auditpending DROP CONSTRAINT IF EXISTS audit_pending_storable;
-ALTER TABLE audit_auditpending ADD CONSTRAINT audit_pending_storable CHECK (audit_pending_storable(prefix, suffix));
+DROP FUNCTION IF EXISTS audit_pending_storable(text, text);
 
 DROP FUNCTION IF EXISTS audit_number_pending(bigint, bigint);
 CREATE OR REPLACE FUNCTION audit_number_pending(start_size bigint, floor_id bigint, batch_size bigint) RETURNS bigint
@@ -115,6 +116,7 @@ DROP FUNCTION IF EXISTS audit_append(timestamptz, text, text, text, jsonb, text,
 DROP FUNCTION IF EXISTS audit_number_pending(bigint, bigint, bigint);
 DROP FUNCTION IF EXISTS audit_number_pending(bigint, bigint);
 DROP FUNCTION IF EXISTS audit_number_pending(bigint);
+DROP FUNCTION IF EXISTS audit_queue_id(text, text);
 DROP FUNCTION IF EXISTS audit_next_queue_id();
 ALTER TABLE audit_auditpending DROP CONSTRAINT IF EXISTS audit_pending_storable;
 DROP FUNCTION IF EXISTS audit_pending_storable(text, text);

@@ -136,7 +136,7 @@ def audit_record(*, actor: Any, action: str, target: str, detail: dict[str, Any]
     fields = {"actor": label, "action": action, "target": target, "detail": detail}
     connection = transaction.get_connection()
     if connection.vendor == "postgresql":
-        _pg_enqueue(connection, [moment, prefix, suffix])
+        _pg_enqueue(connection, {"ts": moment, "prefix": prefix, "suffix": suffix})
         # Number the queue after commit, once per transaction however many
         # entries it wrote. Django drops the callback with a savepoint that
         # rolls back; then it is added again. Outside a transaction the INSERT
@@ -152,7 +152,7 @@ def audit_record(*, actor: Any, action: str, target: str, detail: dict[str, Any]
     return entry
 
 
-def _pg_enqueue(connection, params: list) -> None:
+def _pg_enqueue(connection, params: dict) -> None:
     """Queue an entry: ``ENQUEUE`` in ``audit.pg_functions``, as a prepared statement.
 
     The append is the hot path of every audited action, so it skips Django's

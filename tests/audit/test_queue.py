@@ -236,5 +236,7 @@ def test_the_queue_itself_refuses_what_could_not_be_numbered(postgres_only):
         "{",
     ):
         with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(ENQUEUE, ["2026-01-01T00:00:00Z", prefix, ',"target":"t","ts":"x"}'])
+            cursor.execute(
+                ENQUEUE, {"ts": "2026-01-01T00:00:00Z", "prefix": prefix, "suffix": ',"target":"t","ts":"x"}'}
+            )
     assert not AuditPending.objects.exists()
