@@ -75,20 +75,22 @@ FOR UPDATE SKIP LOCKED
 _STORE = "UPDATE audit_audithead SET size = %s, queue_floor = %s, queue_mark = %s, queue_mark_xmax = %s WHERE id = 1"
 
 
-def _sequence_round(*, wait_for_disk: bool) -> int:
+def _sequence_round(*, wait_for_disk: bool, sweep: bool = False) -> int:
     """One numbering round; returns how many entries it numbered, or -1 if another round holds the head row.
 
     The queue floor (see ``audit.pg_functions``) depends on the order of these
     top-level statements, each with its own snapshot: the horizon and the next
     queue id are read before the round has a transaction id, and entries are
-    numbered after that.
+    numbered after that.  A ``sweep`` also looks below the floor, where
+    nothing should ever be; finding something there is reported as critical,
+    and the entry is numbered rather than lost.
     """
     connection = transaction.get_connection()
     with connection.cursor() as cursor:
         cursor.execute(_LOOK)
         queued, horizon, next_id, no_xid_yet, seen_floor = cursor.fetchone()
         sequence_went_back = seen_floor is not None and next_id < seen_floor
-        if not queued and not sequence_went_back:
+        if not queued and not sequence_went_back and not sweep:
             return 0
         with transaction.atomic(savepoint=False):
             if seen_floor is None:  # the very first round (two at once: one waits for the other)
@@ -111,7 +113,19 @@ def _sequence_round(*, wait_for_disk: bool) -> int:
                     floor,
                 )
                 floor, mark_xmax = 0, 0
-            cursor.execute("SELECT audit_number_pending(%s, %s, %s)", [size, floor, NUMBER_BATCH])
+            scan_from = floor
+            if sweep:
+                cursor.execute("SELECT min(id), count(*) FROM audit_auditpending WHERE id < %s", [floor])
+                lowest, stranded = cursor.fetchone()
+                if stranded:
+                    logger.critical(
+                        "%s committed audit entries were below the queue floor %s (lowest id %s); numbering them now",
+                        stranded,
+                        floor,
+                        lowest,
+                    )
+                    scan_from = 0
+            cursor.execute("SELECT audit_number_pending(%s, %s, %s)", [size, scan_from, NUMBER_BATCH])
             new_size = cursor.fetchone()[0]
             emptied = new_size - size < NUMBER_BATCH  # the floor may only pass what was all numbered
             if read_committed:
@@ -125,11 +139,12 @@ def _sequence_round(*, wait_for_disk: bool) -> int:
     return new_size - size
 
 
-def audit_sequence_pending() -> int:
+def audit_sequence_pending(*, sweep: bool = False) -> int:
     """Number every queued entry now; returns how many this call numbered.
 
     If another round holds the head row, waits for it (rounds take
     milliseconds) and looks again, for up to ``READER_PATIENCE`` seconds.
+    ``sweep`` (the checkpoint task) also looks below the queue floor first.
     """
     connection = transaction.get_connection()
     if connection.vendor != "postgresql":
@@ -138,7 +153,8 @@ def audit_sequence_pending() -> int:
     while True:
         # Outside a transaction each round commits on its own, so the head row
         # is let go before looking again.
-        moved = _sequence_round(wait_for_disk=True)
+        moved = _sequence_round(wait_for_disk=True, sweep=sweep)
+        sweep = sweep and (moved < 0 or moved >= NUMBER_BATCH)  # once it got through, enough
         if moved > 0:
             done += moved  # and look again: more may have been queued meanwhile
         elif moved == 0 or time.monotonic() > deadline:

@@ -176,7 +176,7 @@ def checkpoint_create(*, only_if_grown: bool = False) -> AuditCheckpoint:
     it does not, nothing is signed.  With ``only_if_grown`` (the periodic
     task), an unchanged log returns the previous checkpoint instead.
     """
-    audit_sequence_pending()
+    audit_sequence_pending(sweep=True)
     tree_sync()
     size = log_size()
     tree = StoredTree(size)

@@ -240,3 +240,25 @@ def test_the_queue_itself_refuses_what_could_not_be_numbered(postgres_only):
                 ENQUEUE, {"ts": "2026-01-01T00:00:00Z", "prefix": prefix, "suffix": ',"target":"t","ts":"x"}'}
             )
     assert not AuditPending.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_checkpoint_task_sweeps_below_the_floor_so_nothing_is_ever_lost(postgres_only, monkeypatch, caplog):
+    from audit.services import checkpoint_create
+
+    monkeypatch.setattr(sequencing, "SEQUENCE_INTERVAL", 3600.0)
+    monkeypatch.setattr(sequencing, "_last_round", float("inf"))  # no after-commit rounds
+    audit_record(actor="system", action="a.first", target="t:0")
+    assert current_log_size() == 1
+    audit_record(actor="system", action="a.stranded", target="t:1")
+    with connection.cursor() as cursor:  # as if a bug had moved the floor past a committed entry
+        cursor.execute(
+            "UPDATE audit_audithead SET queue_floor = "
+            "(SELECT last_value + 1 FROM audit_auditpending_id_seq), queue_mark_xmax = 0"
+        )
+    assert current_log_size() == 1  # readers look above the floor only
+    checkpoint = checkpoint_create()
+    assert checkpoint.size == 2
+    assert _actions() == [(0, "a.first"), (1, "a.stranded")]
+    assert "below the queue floor" in caplog.text
