@@ -92,6 +92,9 @@ def _entry(*, seq: int, moment: datetime, prefix: str, suffix: str, **fields: An
 _NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
+_FIELD_LIMITS = {name: AuditEntry._meta.get_field(name).max_length for name in ("actor", "action", "target")}
+
+
 def _check_storable(actor: str, action: str, target: str, prefix: str) -> None:
     """Refuse, in the caller's transaction, what could not be numbered later.
 
@@ -100,7 +103,7 @@ def _check_storable(actor: str, action: str, target: str, prefix: str) -> None:
     hold up every entry behind it.
     """
     for name, value in (("actor", actor), ("action", action), ("target", target)):
-        limit = AuditEntry._meta.get_field(name).max_length
+        limit = _FIELD_LIMITS[name]
         if len(value) > limit:
             raise ValueError(f"An audit entry's {name} is limited to {limit} characters, not {len(value)}.")
         if "\x00" in value:

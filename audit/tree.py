@@ -18,7 +18,7 @@ from django.db.models import Q
 
 from audit import merkle
 from audit.models import AuditEntry, AuditNode, AuditTreeState
-from audit.sequencing import current_log_size
+from audit.sequencing import current_log_size, log_size
 
 # Subtrees of 256 leaves and more are cached: a proof needs at most a couple
 # of 256-leaf blocks of leaf hashes, and the cache holds ~n/128 rows.
@@ -44,7 +44,8 @@ def leaf_hashes(start: int, end: int) -> Iterable[tuple[int, bytes]]:
 def tree_sync() -> int:
     """Store the hashes of every complete subtree of ``2**CACHE_LEVEL``+ leaves in the log.
 
-    Incremental and safe to call concurrently (the state row is locked).
+    Numbers whatever is queued first.  Incremental and safe to call
+    concurrently (the state row is locked).
     Returns the size the cache now reaches, a multiple of ``2**CACHE_LEVEL``.
     """
     block = 1 << CACHE_LEVEL
@@ -111,9 +112,8 @@ class StoredTree:
 
     @classmethod
     def for_current_log(cls) -> StoredTree:
-        size = current_log_size()
-        tree_sync()
-        return cls(size)
+        tree_sync()  # numbers whatever is queued first
+        return cls(log_size())
 
     # -- resolving ranges ---------------------------------------------------------
     def _cached(self, keys: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
