@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from accounts.models import Role, User
-from config.exceptions import NotFound
+from config.errors import NotFound
 
 
 def users_for_admin(*, actor: User) -> QuerySet[User]:
@@ -18,5 +18,5 @@ def users_for_admin(*, actor: User) -> QuerySet[User]:
 def user_for_admin(*, actor: User, username: str) -> User:
     user = users_for_admin(actor=actor).filter(username=username).first()
     if user is None:
-        raise NotFound(f"No account named {username!r}.")
+        raise NotFound("not_found", f"No account named {username!r}.")
     return user

@@ -14,14 +14,16 @@ from django.db import transaction
 from accounts.models import ApiToken, Role, User, UserRole
 from accounts.throttling import LoginBlocked, check_login_allowed, record_login_failure
 from audit.services import audit_record
-from config.exceptions import ApiError
+from config.errors import Conflict, InvalidInput, NotAuthenticated, RateLimited
 
 
 def _clean_roles(roles: Iterable[str]) -> list[str]:
     cleaned = sorted(set(roles))
     unknown = [r for r in cleaned if r not in Role.values]
     if unknown:
-        raise ApiError("unknown_role", f"Unknown role(s): {', '.join(unknown)}. Known roles: {', '.join(Role.values)}.")
+        raise InvalidInput(
+            "unknown_role", f"Unknown role(s): {', '.join(unknown)}. Known roles: {', '.join(Role.values)}."
+        )
     return cleaned
 
 
@@ -40,16 +42,16 @@ def user_create(
     """Create an account with its roles. Without a password the account cannot sign in until one is set."""
     role_list = _clean_roles(roles)
     if not username or not username.strip():
-        raise ApiError("invalid_username", "A username is required.")
+        raise InvalidInput("invalid_username", "A username is required.")
     if User.objects.filter(username__iexact=username).exists():
-        raise ApiError("username_taken", f"The username {username!r} is already taken.", status_code=409)
+        raise Conflict("username_taken", f"The username {username!r} is already taken.")
     user = User(username=username, email=email, department=department, first_name=first_name, last_name=last_name)
     if password:
         if check_password:
             try:
                 validate_password(password, user)
             except ValidationError as exc:
-                raise ApiError("weak_password", " ".join(exc.messages)) from None
+                raise InvalidInput("weak_password", " ".join(exc.messages)) from None
         user.set_password(password)
     else:
         user.set_unusable_password()
@@ -110,7 +112,7 @@ def user_update(*, actor: User, user: User, roles: Iterable[str] | None = None, 
         if roles is not None:
             roles = list(roles)
             if user.pk == actor.pk and Role.ADMIN not in roles:
-                raise ApiError("cannot_remove_own_admin", "You cannot remove the admin role from your own account.")
+                raise InvalidInput("cannot_remove_own_admin", "You cannot remove the admin role from your own account.")
             user = user_set_roles(actor=actor, user=user, roles=roles)
         if is_active is not None:
             user = user_set_active(actor=actor, user=user, active=is_active)
@@ -120,7 +122,7 @@ def user_update(*, actor: User, user: User, roles: Iterable[str] | None = None, 
 def login_attempt(*, request, username: str, password: str) -> User:
     """Check credentials with rate limiting per account and per client address.
 
-    Raises ``ApiError`` (401 bad credentials, 429 too many failures).
+    Raises ``NotAuthenticated`` for bad credentials, ``RateLimited`` after too many failures.
     """
     from accounts.throttling import client_address
 
@@ -128,17 +130,15 @@ def login_attempt(*, request, username: str, password: str) -> User:
     try:
         check_login_allowed(username, address)
     except LoginBlocked as blocked:
-        error = ApiError(
+        raise RateLimited(
             "rate_limited",
             f"Too many failed sign-in attempts. Try again in {blocked.retry_after} seconds.",
-            status_code=429,
-        )
-        error.headers["Retry-After"] = str(blocked.retry_after)
-        raise error from None
+            retry_after=blocked.retry_after,
+        ) from None
     user = authenticate(request, username=username, password=password)
     if user is None:
         record_login_failure(username, address)
-        raise ApiError("invalid_credentials", "The username or password is not correct.", status_code=401)
+        raise NotAuthenticated("invalid_credentials", "The username or password is not correct.")
     return user
 
 

@@ -18,7 +18,7 @@ from accounts.models import Role
 from accounts.selectors import user_for_admin, users_for_admin
 from accounts.services import user_set_roles
 from accounts.throttling import LoginBlocked, check_login_allowed, client_address, record_login_failure
-from config.exceptions import ApiError
+from config.errors import ApplicationError
 
 
 class RateLimitedAuthenticationForm(AuthenticationForm):
@@ -85,7 +85,7 @@ def admin_users(request):
             try:
                 user_set_roles(actor=request.user, user=user, roles=roles)
                 messages.success(request, f"Roles of {user.username} saved.")
-            except ApiError as exc:
+            except ApplicationError as exc:
                 messages.error(request, exc.detail)
         return redirect("accounts:admin_users")
     users = users_for_admin(actor=request.user)

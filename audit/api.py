@@ -22,7 +22,7 @@ from audit.selectors import (
     inclusion_proof_for_actor,
 )
 from audit.services import CheckpointRefused, checkpoint_create
-from config.exceptions import ApiError
+from config.errors import Conflict, InvalidInput
 from config.schema import ErrorSerializer
 
 # Keeps values inside a 64-bit database integer.
@@ -45,13 +45,13 @@ def _query(request, serializer_class, allowed: tuple[str, ...]) -> dict:
     """Validate query parameters, refusing any the endpoint does not know."""
     unknown = sorted(set(request.query_params) - set(allowed))
     if unknown:
-        raise ApiError(
+        raise InvalidInput(
             "unknown_parameter",
             f"Unknown parameter(s): {', '.join(unknown)}. Allowed: {', '.join(allowed)}.",
         )
     repeated = sorted(k for k in request.query_params if len(request.query_params.getlist(k)) > 1)
     if repeated:
-        raise ApiError("repeated_parameter", f"Give each parameter once: {', '.join(repeated)}.")
+        raise InvalidInput("repeated_parameter", f"Give each parameter once: {', '.join(repeated)}.")
     data = serializer_class(data=request.query_params.dict())
     data.is_valid(raise_exception=True)
     return data.validated_data
@@ -74,7 +74,7 @@ class CheckpointCreateApi(_AuditApi):
         try:
             checkpoint = checkpoint_create()
         except CheckpointRefused as exc:
-            raise ApiError("log_inconsistent", str(exc), status_code=409) from None
+            raise Conflict("log_inconsistent", str(exc)) from None
         return Response(CheckpointSerializer(checkpoint).data, status=status.HTTP_201_CREATED)
 
     class InputSerializer(serializers.Serializer):

@@ -12,21 +12,14 @@ from accounts.models import Role
 from audit.models import AuditCheckpoint, AuditEntry
 from audit.sequencing import current_log_size
 from audit.tree import StoredTree
-from config.exceptions import ApiError, NotFound
+from config.errors import InvalidInput, NotFound, NotPermitted
 
 FILTERS = ("from_seq", "to_seq", "since", "until", "actor", "action", "target")
 
 
-class AuditForbidden(ApiError):
-    status_code = 403
-
-    def __init__(self):
-        super().__init__("permission_denied", "Only auditors can read the audit log.")
-
-
 def _require_auditor(actor) -> None:
     if not (actor is not None and getattr(actor, "is_authenticated", False) and actor.has_role(Role.AUDITOR)):
-        raise AuditForbidden()
+        raise NotPermitted("permission_denied", "Only auditors can read the audit log.")
 
 
 @dataclass(frozen=True)
@@ -59,13 +52,13 @@ def entries_for_actor(*, actor, selection: EntryFilter, size: int | None = None)
     _require_auditor(actor)
     size = current_log_size() if size is None else size
     if selection.from_seq is not None and selection.from_seq > size:
-        raise ApiError(
+        raise InvalidInput(
             "from_seq_out_of_range", f"from_seq {selection.from_seq} is beyond the end of the log (size {size})."
         )
     if selection.from_seq is not None and selection.to_seq is not None and selection.to_seq < selection.from_seq:
-        raise ApiError("invalid_range", f"to_seq {selection.to_seq} is before from_seq {selection.from_seq}.")
+        raise InvalidInput("invalid_range", f"to_seq {selection.to_seq} is before from_seq {selection.from_seq}.")
     if selection.since and selection.until and selection.until <= selection.since:
-        raise ApiError("invalid_range", "until must be later than since.")
+        raise InvalidInput("invalid_range", "until must be later than since.")
     qs = AuditEntry.numbered.filter(seq__lt=size)
     if selection.from_seq is not None:
         qs = qs.filter(seq__gte=selection.from_seq)
@@ -95,15 +88,17 @@ def checkpoints_for_actor(*, actor) -> QuerySet[AuditCheckpoint]:
 def checkpoint_latest(*, actor) -> AuditCheckpoint:
     checkpoint = checkpoints_for_actor(actor=actor).first()
     if checkpoint is None:
-        raise NotFound("No checkpoint has been made yet.")
+        raise NotFound("not_found", "No checkpoint has been made yet.")
     return checkpoint
 
 
 def _check_size(name: str, value: int, size: int, *, allow_zero: bool) -> None:
     if value < 0 or (value == 0 and not allow_zero):
-        raise ApiError("invalid_size", f"{name} must be {'0 or more' if allow_zero else 'at least 1'}, not {value}.")
+        raise InvalidInput(
+            "invalid_size", f"{name} must be {'0 or more' if allow_zero else 'at least 1'}, not {value}."
+        )
     if value > size:
-        raise ApiError("size_out_of_range", f"{name} {value} does not exist: the log has {size} entries.")
+        raise InvalidInput("size_out_of_range", f"{name} {value} does not exist: the log has {size} entries.")
 
 
 def inclusion_proof_for_actor(*, actor, seq: int, size: int | None) -> dict:
@@ -113,7 +108,7 @@ def inclusion_proof_for_actor(*, actor, seq: int, size: int | None) -> dict:
     size = tree.size if size is None else size
     _check_size("size", size, tree.size, allow_zero=False)
     if not 0 <= seq < size:
-        raise ApiError("seq_out_of_range", f"seq {seq} is not in a tree of size {size} (valid: 0..{size - 1}).")
+        raise InvalidInput("seq_out_of_range", f"seq {seq} is not in a tree of size {size} (valid: 0..{size - 1}).")
     proof, leaf_hash, root = tree.inclusion_proof(seq, size)
     leaf = AuditEntry.numbered.filter(seq=seq).values_list("leaf", flat=True).first()
     return {
@@ -134,7 +129,7 @@ def consistency_proof_for_actor(*, actor, first: int, second: int | None) -> dic
     _check_size("second", second, tree.size, allow_zero=True)
     _check_size("first", first, tree.size, allow_zero=True)
     if first > second:
-        raise ApiError("invalid_range", f"first ({first}) must not be larger than second ({second}).")
+        raise InvalidInput("invalid_range", f"first ({first}) must not be larger than second ({second}).")
     proof, first_root, second_root = tree.consistency_proof(first, second)
     return {
         "first": first,

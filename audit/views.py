@@ -18,7 +18,7 @@ from audit.selectors import EntryFilter, checkpoints_for_actor, entries_for_acto
 from audit.sequencing import current_log_size
 from audit.services import CheckpointRefused, checkpoint_create
 from audit.verification import audit_log_verify
-from config.exceptions import ApiError
+from config.errors import ApplicationError
 
 PAGE_SIZE = 50
 # Logs up to this size are verified when the console opens; larger ones on request.
@@ -79,7 +79,7 @@ def console(request):
             if before.isascii() and before.isdigit():  # "²" is a digit to isdigit() but not to int()
                 qs = qs.filter(seq__lt=int(before))
             entries = list(qs.order_by("-seq")[: PAGE_SIZE + 1])
-        except ApiError as exc:
+        except ApplicationError as exc:
             error = exc.detail
         if len(entries) > PAGE_SIZE:
             entries = entries[:PAGE_SIZE]

@@ -22,7 +22,7 @@ from collection.schema import MAX_EVENTS
 from collection.selectors import device_for_employee, devices_for_employee
 from collection.services import batch_ingest, device_enroll, device_revoke, my_data_export, my_data_summary, token_issue
 from collection.upload import declared_length, read_body
-from config.exceptions import ApiError
+from config.errors import RateLimited, UnsupportedFormat
 from config.schema import ErrorSerializer
 
 
@@ -195,12 +195,12 @@ class BatchUploadApi(APIView):
         length = declared_length(request.META)
         wait = upload_allowed(claims.device_id)
         if wait:
-            error = ApiError("rate_limited", f"Too many uploads from this device; retry in {wait} s.", status_code=429)
-            error.headers["Retry-After"] = str(wait)
-            raise error
+            raise RateLimited(
+                "rate_limited", f"Too many uploads from this device; retry in {wait} s.", retry_after=wait
+            )
         content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
         if content_type and content_type != "application/json":
-            raise ApiError("unsupported_media_type", "Send the batch as application/json.", status_code=415)
+            raise UnsupportedFormat("unsupported_media_type", "Send the batch as application/json.")
         body = read_body(request._request, length=length, encoding=request.META.get("HTTP_CONTENT_ENCODING", ""))
         result = batch_ingest(claims=claims, subject_id=request.user.subject_id, body=body)
         return Response(result.body, status=result.status)

@@ -6,7 +6,7 @@ import uuid
 
 from accounts.models import User
 from collection.models import Device
-from config.exceptions import NotFound
+from config.errors import NotFound
 
 
 def devices_for_employee(*, employee: User) -> list[Device]:
@@ -18,5 +18,5 @@ def device_for_employee(*, employee: User, device_id: uuid.UUID | str) -> Device
     """One of the employee's own devices; anyone else's answers 404."""
     device = Device.objects.filter(employee=employee, pk=device_id).first()
     if device is None:
-        raise NotFound("No such device.")
+        raise NotFound("not_found", "No such device.")
     return device

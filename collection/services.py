@@ -28,7 +28,7 @@ from collection.models import Batch, Device, EventChunk, Platform, SubjectKey
 from collection.safeguards import Rules, apply_safeguards
 from collection.schema import MAX_EVENTS, BatchInvalid, decode_batch, decode_events, encode_events
 from collection.tokens import CaptureClaims, token_sign
-from config.exceptions import ApiError, Conflict
+from config.errors import ApplicationError, Conflict, InvalidInput, NotFound, NotPermitted, TooLarge, Unavailable
 from consent.models import ConsentState, Subject
 from consent.selectors import capture_policy_for_subject, consent_state_for_subject
 from consent.services import subject_for_employee
@@ -40,7 +40,7 @@ def _subject_label(subject: Subject) -> str:
 
 def _require_employee(user: User) -> None:
     if not user.has_role(Role.EMPLOYEE):
-        raise ApiError("not_an_employee", "Only employees enroll capture devices.", status_code=403)
+        raise NotPermitted("not_an_employee", "Only employees enroll capture devices.")
 
 
 # --- Devices ---------------------------------------------------------------
@@ -51,9 +51,9 @@ def device_enroll(*, employee: User, name: str, platform: str) -> tuple[Device, 
     _require_employee(employee)
     name = (name or "").strip()
     if not name:
-        raise ApiError("invalid_name", "Give the device a name.")
+        raise InvalidInput("invalid_name", "Give the device a name.")
     if platform not in Platform.values:
-        raise ApiError("invalid_platform", "The platform must be macos, windows or linux.")
+        raise InvalidInput("invalid_platform", "The platform must be macos, windows or linux.")
     secret = "cdev_" + secrets.token_urlsafe(32)
     with transaction.atomic():
         subject = subject_for_employee(employee)
@@ -72,7 +72,7 @@ def device_enroll(*, employee: User, name: str, platform: str) -> tuple[Device, 
 def device_revoke(*, employee: User, device: Device) -> Device:
     """Revoke a device: its secret stops working and its tokens stop being accepted at once."""
     if device.employee_id != employee.pk:
-        raise ApiError("not_found", "No such device.", status_code=404)
+        raise NotFound("not_found", "No such device.")
     with transaction.atomic():
         locked = Device.objects.select_for_update().get(pk=device.pk)
         if locked.revoked_at is not None:
@@ -118,15 +118,14 @@ def token_issue(*, device: Device) -> IssuedToken:
     """A collection token for an active device of an employee with active consent."""
     employee = device.employee
     if not employee.has_role(Role.EMPLOYEE):
-        raise ApiError("consent_required", "Only employees who have opted in can capture.", status_code=403)
+        raise NotPermitted("consent_required", "Only employees who have opted in can capture.")
     subject = subject_for_employee(employee)
     state = consent_state_for_subject(subject=subject)
     policy = capture_policy_for_subject(subject=subject, state=state)
     if not policy.active or policy.consent_id is None:
-        raise ApiError(
+        raise NotPermitted(
             "consent_required",
             "There is no active consent covering an allowed application; opt in first in the portal.",
-            status_code=403,
         )
     now = timezone.now()
     categories = sorted(set().union(*policy.apps.values()))
@@ -154,14 +153,10 @@ class IngestResult:
     body: dict[str, Any]
 
 
-def _consent_refusal(*, withdrawn: bool) -> ApiError:
+def _consent_refusal(*, withdrawn: bool) -> ApplicationError:
     if withdrawn:
-        return ApiError(
-            "consent_withdrawn", "Consent was withdrawn; capture must stop and nothing was stored.", status_code=403
-        )
-    return ApiError(
-        "consent_changed", "Consent changed since this token was issued; fetch a new token.", status_code=403
-    )
+        return NotPermitted("consent_withdrawn", "Consent was withdrawn; capture must stop and nothing was stored.")
+    return NotPermitted("consent_changed", "Consent changed since this token was issued; fetch a new token.")
 
 
 def _replayed(batch_id: uuid.UUID, subject_id: int, digest: str) -> IngestResult | None:
@@ -203,14 +198,13 @@ def batch_ingest(*, claims: CaptureClaims, subject_id: int, body: bytes) -> Inge
     try:
         batch = decode_batch(body)
     except BatchInvalid as exc:
-        raise ApiError(
+        raise InvalidInput(
             "invalid_batch", exc.message, extra={"event_index": exc.event_index, "field": exc.field}
         ) from None
     if len(batch.events) > MAX_EVENTS:
-        raise ApiError(
+        raise TooLarge(
             "too_many_events",
             f"The batch holds {len(batch.events)} events; at most {MAX_EVENTS} are accepted in one upload.",
-            status_code=413,
         )
     digest = hashlib.sha256(body).hexdigest()
 
@@ -222,9 +216,7 @@ def batch_ingest(*, claims: CaptureClaims, subject_id: int, body: bytes) -> Inge
         state = consent_state_for_subject(subject=subject)
         policy = capture_policy_for_subject(subject=subject, state=state)
     except DatabaseError:
-        raise ApiError(
-            "policy_unavailable", "The capture policy cannot be loaded; nothing was stored.", status_code=503
-        )
+        raise Unavailable("policy_unavailable", "The capture policy cannot be loaded; nothing was stored.")
     if state.epoch != claims.epoch or not policy.categories:
         # A retry of a batch stored before the change still gets its first answer.
         replay = _replayed(batch.batch_id, subject.pk, digest)
@@ -312,9 +304,7 @@ def batch_ingest(*, claims: CaptureClaims, subject_id: int, body: bytes) -> Inge
         return replay
     except (crypto.MasterKeyUnavailable, InvalidTag):
         # Fail closed: without a usable master key nothing is stored.
-        raise ApiError(
-            "storage_unavailable", "Encrypted storage is not configured; nothing was stored.", status_code=503
-        )
+        raise Unavailable("storage_unavailable", "Encrypted storage is not configured; nothing was stored.")
     return IngestResult(status=202, body=response)
 
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 import zlib
 
 from collection.schema import MAX_BODY_BYTES
-from config.exceptions import ApiError
+from config.errors import ApplicationError, InvalidInput, TooLarge, UnsupportedFormat
 
 
-def _too_large() -> ApiError:
-    return ApiError(
-        "too_large", f"The batch exceeds {MAX_BODY_BYTES} bytes uncompressed; send fewer events.", status_code=413
-    )
+def _too_large() -> ApplicationError:
+    return TooLarge("too_large", f"The batch exceeds {MAX_BODY_BYTES} bytes uncompressed; send fewer events.")
 
 
 def declared_length(meta: dict) -> int:
@@ -20,9 +18,9 @@ def declared_length(meta: dict) -> int:
     try:
         length = int(raw)
     except ValueError:
-        raise ApiError("malformed_request", "The Content-Length header is not a number.") from None
+        raise InvalidInput("malformed_request", "The Content-Length header is not a number.") from None
     if length < 0:
-        raise ApiError("malformed_request", "The Content-Length header is negative.")
+        raise InvalidInput("malformed_request", "The Content-Length header is negative.")
     if length > MAX_BODY_BYTES:
         raise _too_large()
     return length
@@ -32,21 +30,21 @@ def read_body(stream, *, length: int, encoding: str) -> bytes:
     """The uncompressed body, at most ``MAX_BODY_BYTES``; gzip is expanded with a hard cap."""
     raw = stream.read(length)
     if len(raw) != length:
-        raise ApiError("malformed_request", "The body is shorter than its Content-Length.")
+        raise InvalidInput("malformed_request", "The body is shorter than its Content-Length.")
     encoding = encoding.strip().lower()
     if encoding in ("", "identity"):
         return raw
     if encoding != "gzip":
-        raise ApiError("unsupported_encoding", "Content-Encoding must be gzip or absent.", status_code=415)
+        raise UnsupportedFormat("unsupported_encoding", "Content-Encoding must be gzip or absent.")
     inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     try:
         body = inflater.decompress(raw, MAX_BODY_BYTES + 1)
     except zlib.error:
-        raise ApiError("bad_gzip", "The body is not valid gzip.") from None
+        raise InvalidInput("bad_gzip", "The body is not valid gzip.") from None
     if len(body) > MAX_BODY_BYTES or inflater.unconsumed_tail:
         raise _too_large()
     if not inflater.eof:
-        raise ApiError("bad_gzip", "The gzip stream is truncated.")
+        raise InvalidInput("bad_gzip", "The gzip stream is truncated.")
     if inflater.unused_data:
-        raise ApiError("bad_gzip", "There is data after the end of the gzip stream.")
+        raise InvalidInput("bad_gzip", "There is data after the end of the gzip stream.")
     return body

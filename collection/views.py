@@ -12,7 +12,7 @@ from collection.api import export_response
 from collection.models import Platform
 from collection.selectors import device_for_employee, devices_for_employee
 from collection.services import device_enroll, device_revoke, my_data_export, my_data_summary
-from config.exceptions import ApiError
+from config.errors import ApplicationError
 from consent.models import DataCategory
 
 employee_required = role_required(Role.EMPLOYEE)
@@ -29,7 +29,7 @@ def devices(request):
             new_device, new_secret = device_enroll(
                 employee=request.user, name=request.POST.get("name", ""), platform=request.POST.get("platform", "")
             )
-        except ApiError as exc:
+        except ApplicationError as exc:
             messages.error(request, exc.detail)
             return redirect("collection:devices")
     response = render(

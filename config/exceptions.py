@@ -1,7 +1,8 @@
 """One error shape for the whole API: ``{"error": code, "detail": text}``.
 
-``ApiError`` is what services raise for a rule the caller broke; the handler
-turns it, and every DRF exception, into that shape.  Anything else is logged
+Services raise domain errors (``config.errors``); this module is the one
+place that knows their HTTP status.  The handler turns them, and every DRF
+exception, into that shape.  Anything else is logged
 and becomes a 500 with no internals leaked.
 """
 
@@ -18,33 +19,36 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from config import errors
+
 logger = logging.getLogger("api")
 
 
-class ApiError(Exception):
-    """A rule broken by the caller, reported as a 4xx with a stable code."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
-
-    def __init__(self, code: str, detail: str, *, status_code: int | None = None, extra: dict[str, Any] | None = None):
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
-        if status_code is not None:
-            self.status_code = status_code
-        self.extra = extra or {}
-        self.headers: dict[str, str] = {}
+STATUS_BY_ERROR: dict[type[errors.ApplicationError], int] = {
+    errors.InvalidInput: status.HTTP_400_BAD_REQUEST,
+    errors.NotAuthenticated: status.HTTP_401_UNAUTHORIZED,
+    errors.NotPermitted: status.HTTP_403_FORBIDDEN,
+    errors.NotFound: status.HTTP_404_NOT_FOUND,
+    errors.Conflict: status.HTTP_409_CONFLICT,
+    errors.TooLarge: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    errors.UnsupportedFormat: status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+    errors.RateLimited: status.HTTP_429_TOO_MANY_REQUESTS,
+    errors.Unavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
+}
 
 
-class NotFound(ApiError):
-    status_code = status.HTTP_404_NOT_FOUND
+def status_for(error: errors.ApplicationError) -> int:
+    """The HTTP status of a domain error (400 for kinds without their own)."""
+    for kind in type(error).__mro__:
+        if kind in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[kind]
+    return status.HTTP_400_BAD_REQUEST
 
-    def __init__(self, detail: str = "Not found."):
-        super().__init__("not_found", detail)
 
-
-class Conflict(ApiError):
-    status_code = status.HTTP_409_CONFLICT
+def headers_for(error: errors.ApplicationError) -> dict[str, str]:
+    if isinstance(error, errors.RateLimited):
+        return {"Retry-After": str(error.retry_after)}
+    return {}
 
 
 def _flatten(detail: Any, prefix: str = "") -> list[str]:
@@ -80,10 +84,11 @@ _CODES = {
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
-    if isinstance(exc, ApiError):
+    if isinstance(exc, errors.ApplicationError):
         body = {"error": exc.code, "detail": exc.detail, **exc.extra}
-        logger.info("api error %s %s: %s", exc.status_code, exc.code, exc.detail)
-        return Response(body, status=exc.status_code, headers=exc.headers or None)
+        code = status_for(exc)
+        logger.info("api error %s %s: %s", code, exc.code, exc.detail)
+        return Response(body, status=code, headers=headers_for(exc) or None)
     if isinstance(exc, IntegrityError):
         # A uniqueness race the service's own check could not see; its
         # transaction rolled back, so nothing was half-written.

@@ -1,17 +1,18 @@
 """Service errors raised while rendering a portal page become proper error pages.
 
-API views answer ``ApiError`` themselves (``config.exceptions``); a portal view
+API views answer domain errors (``config.errors``) themselves (``config.exceptions``); a portal view
 that lets one escape gets the same status here, with its message, instead of
 a 500.
 """
 
 from __future__ import annotations
 
-from config.exceptions import ApiError
+from config.errors import ApplicationError
+from config.exceptions import status_for
 from config.views import render_error
 
 
-class ApiErrorMiddleware:
+class ApplicationErrorMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
@@ -19,6 +20,6 @@ class ApiErrorMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if isinstance(exception, ApiError):
-            return render_error(request, exception.status_code, exception.code, exception.detail)
+        if isinstance(exception, ApplicationError):
+            return render_error(request, status_for(exception), exception.code, exception.detail)
         return None

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsEmployee, IsPrivacyOfficer
-from config.exceptions import NotFound
+from config.errors import NotFound
 from config.schema import ErrorSerializer
 from consent import selectors, services
 from consent.models import ConsentEvent, DataCategory
@@ -163,7 +163,7 @@ class NoticeCurrentApi(APIView):
     def get(self, request):
         notice = selectors.current_notice()
         if notice is None:
-            raise NotFound("No notice has been published yet.")
+            raise NotFound("not_found", "No notice has been published yet.")
         return Response(NoticeOutputSerializer(notice).data)
 
 

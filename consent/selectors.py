@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import Role, User
 from audit.models import AuditEntry
 from audit.sequencing import current_log_size
-from config.exceptions import NotFound
+from config.errors import NotFound
 from consent.models import (
     AllowedApplication,
     ConsentEvent,
@@ -116,14 +116,14 @@ def notices_for_actor(*, actor: User) -> QuerySet[ConsentNotice]:
 def notice_for_actor(*, actor: User, notice_id: int) -> ConsentNotice:
     notice = notices_for_actor(actor=actor).filter(pk=notice_id).first()
     if notice is None:
-        raise NotFound(f"No notice {notice_id}.")
+        raise NotFound("not_found", f"No notice {notice_id}.")
     return notice
 
 
 def notice_by_version(*, version: int) -> ConsentNotice:
     notice = ConsentNotice.objects.exclude(status=ConsentNotice.Status.DRAFT).filter(version=version).first()
     if notice is None:
-        raise NotFound(f"No published notice version {version}.")
+        raise NotFound("not_found", f"No published notice version {version}.")
     return notice
 
 
@@ -134,7 +134,7 @@ def allowed_applications() -> QuerySet[AllowedApplication]:
 def allowed_application_for_officer(*, actor: User, app_id: str) -> AllowedApplication:
     app = allowed_applications().filter(app_id=app_id).first() if actor.has_role(Role.PRIVACY_OFFICER) else None
     if app is None:
-        raise NotFound(f"{app_id} is not on the allowlist.")
+        raise NotFound("not_found", f"{app_id} is not on the allowlist.")
     return app
 
 
@@ -203,10 +203,10 @@ def receipt_for_employee(*, employee: User, receipt_id: Any) -> ConsentReceipt:
     try:
         receipt_uuid = uuid.UUID(str(receipt_id))
     except ValueError:
-        raise NotFound("No such receipt.") from None
+        raise NotFound("not_found", "No such receipt.") from None
     receipt = receipts_for_employee(employee=employee).filter(pk=receipt_uuid).first()
     if receipt is None:
-        raise NotFound("No such receipt.")
+        raise NotFound("not_found", "No such receipt.")
     return receipt
 
 
@@ -297,7 +297,7 @@ def consent_stats_for_officer(*, actor: User) -> ConsentStats:
     otherwise the overall figures cover the large departments alone.
     """
     if not actor.has_role(Role.PRIVACY_OFFICER):
-        raise NotFound("Not found.")
+        raise NotFound("not_found", "Not found.")
     k = _min_group()
     employees = User.objects.filter(is_active=True, roles__role=Role.EMPLOYEE).distinct()
     granted_by_employee = {

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from audit.services import audit_record
-from config.exceptions import ApiError
+from config.errors import Conflict, InvalidInput, NotPermitted
 from consent import state as consent_state
 from consent.models import (
     AllowedApplication,
@@ -162,16 +162,16 @@ def erasure_request_complete(*, request: ErasureRequest, actor: Any, outcome: di
 
 def _require_employee(employee: User) -> None:
     if not employee.has_role(Role.EMPLOYEE):
-        raise ApiError("not_an_employee", "Only employees give or withdraw consent.", status_code=403)
+        raise NotPermitted("not_an_employee", "Only employees give or withdraw consent.")
 
 
 def _clean_categories(categories: Iterable[str]) -> list[str]:
     cleaned = sorted(set(categories))
     unknown = [c for c in cleaned if c not in DataCategory.values]
     if unknown:
-        raise ApiError("unknown_category", f"Unknown data categories: {', '.join(unknown)}.")
+        raise InvalidInput("unknown_category", f"Unknown data categories: {', '.join(unknown)}.")
     if not cleaned:
-        raise ApiError("no_categories", "Name at least one data category.")
+        raise InvalidInput("no_categories", "Name at least one data category.")
     return cleaned
 
 
@@ -189,21 +189,20 @@ def consent_grant(
     with transaction.atomic():
         notice = current_notice(lock=True)
         if notice is None:
-            raise ApiError("no_notice", "No consent notice has been published yet.", status_code=409)
+            raise Conflict("no_notice", "No consent notice has been published yet.")
         if notice_version != notice.version and not ConsentNotice.objects.filter(version=notice_version).exists():
-            raise ApiError(
+            raise InvalidInput(
                 "unknown_notice_version",
                 f"There is no notice version {notice_version}; the current one is version {notice.version}.",
             )
         if notice_version != notice.version:
-            raise ApiError(
+            raise Conflict(
                 "notice_superseded",
                 f"Notice version {notice_version} is not the current one; review version {notice.version} first.",
-                status_code=409,
             )
         outside = [c for c in wanted if c not in notice.categories]
         if outside:
-            raise ApiError(
+            raise InvalidInput(
                 "category_not_in_notice",
                 f"The current notice (v{notice.version}) does not cover: {', '.join(outside)}.",
             )
@@ -237,12 +236,12 @@ def consent_withdraw(
         if categories is None:
             wanted = held
             if not wanted:
-                raise ApiError("nothing_to_withdraw", "You have not given consent to any category.")
+                raise InvalidInput("nothing_to_withdraw", "You have not given consent to any category.")
         else:
             wanted = _clean_categories(categories)
             not_held = [c for c in wanted if c not in state.granted]
             if not_held:
-                raise ApiError(
+                raise InvalidInput(
                     "not_granted", f"You have not given consent to: {', '.join(not_held)}; nothing to withdraw there."
                 )
         notice_version = max(state.granted[c]["notice_version"] for c in wanted)
@@ -266,11 +265,11 @@ def consent_set_exclusions(
     _require_employee(employee)
     cleaned = sorted({a.strip() for a in excluded_apps})
     if any(not a for a in cleaned):
-        raise ApiError("invalid_app_id", "Application ids cannot be empty.")
+        raise InvalidInput("invalid_app_id", "Application ids cannot be empty.")
     with transaction.atomic():
         notice = current_notice(lock=True)
         if notice is None:
-            raise ApiError("no_notice", "No consent notice has been published yet.", status_code=409)
+            raise Conflict("no_notice", "No consent notice has been published yet.")
         subject = subject_for_employee(employee)
         state = _locked_state(subject)
         return _append(
@@ -319,28 +318,26 @@ PURPOSE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 def _require_officer(actor: User) -> None:
     if not actor.has_role(Role.PRIVACY_OFFICER):
-        raise ApiError(
-            "not_an_officer", "Only privacy officers manage notices, the allowlist and retention.", status_code=403
-        )
+        raise NotPermitted("not_an_officer", "Only privacy officers manage notices, the allowlist and retention.")
 
 
 def _clean_purposes(purposes: Any) -> list[dict[str, str]]:
     if not isinstance(purposes, list):
-        raise ApiError("invalid_purposes", "Purposes must be a list of {id, description}.")
+        raise InvalidInput("invalid_purposes", "Purposes must be a list of {id, description}.")
     cleaned, seen = [], set()
     for index, purpose in enumerate(purposes):
         if not isinstance(purpose, dict):
-            raise ApiError("invalid_purposes", f"Purpose {index} must be an object with id and description.")
+            raise InvalidInput("invalid_purposes", f"Purpose {index} must be an object with id and description.")
         pid = str(purpose.get("id", "")).strip()
         description = str(purpose.get("description", "")).strip()
         if not PURPOSE_ID.match(pid):
-            raise ApiError(
+            raise InvalidInput(
                 "invalid_purposes", f"Purpose {index}: id {pid!r} must be lowercase letters, digits and hyphens."
             )
         if not description:
-            raise ApiError("invalid_purposes", f"Purpose {pid!r} needs a description.")
+            raise InvalidInput("invalid_purposes", f"Purpose {pid!r} needs a description.")
         if pid in seen:
-            raise ApiError("invalid_purposes", f"Purpose id {pid!r} appears twice.")
+            raise InvalidInput("invalid_purposes", f"Purpose id {pid!r} appears twice.")
         seen.add(pid)
         cleaned.append({"id": pid, "description": description})
     return cleaned
@@ -349,13 +346,13 @@ def _clean_purposes(purposes: Any) -> list[dict[str, str]]:
 def _clean_notice_fields(fields: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(fields) - set(NOTICE_FIELDS))
     if unknown:
-        raise ApiError("unknown_field", f"Notices have no field(s): {', '.join(unknown)}.")
+        raise InvalidInput("unknown_field", f"Notices have no field(s): {', '.join(unknown)}.")
     cleaned: dict[str, Any] = {}
     for name in NOTICE_TEXT_FIELDS:
         if name in fields:
             value = str(fields[name] or "").strip()
             if not value:
-                raise ApiError("invalid_notice", f"The notice's {name} cannot be empty.")
+                raise InvalidInput("invalid_notice", f"The notice's {name} cannot be empty.")
             cleaned[name] = value
     if "purposes" in fields:
         cleaned["purposes"] = _clean_purposes(fields["purposes"])
@@ -379,7 +376,7 @@ def notice_create(*, actor: User, **fields: Any) -> ConsentNotice:
     cleaned = _clean_notice_fields(fields)
     missing = [name for name in NOTICE_FIELDS if name not in cleaned]
     if missing:
-        raise ApiError("invalid_notice", f"A notice needs: {', '.join(missing)}.")
+        raise InvalidInput("invalid_notice", f"A notice needs: {', '.join(missing)}.")
     with transaction.atomic():
         notice = ConsentNotice.objects.create(created_by=actor, **cleaned)
         audit_record(
@@ -398,10 +395,9 @@ def notice_update(*, actor: User, notice: ConsentNotice, **fields: Any) -> Conse
     with transaction.atomic():
         notice = ConsentNotice.objects.select_for_update().get(pk=notice.pk)
         if notice.status != ConsentNotice.Status.DRAFT:
-            raise ApiError(
+            raise Conflict(
                 "notice_immutable",
                 f"Notice v{notice.version} is {notice.status}; published notices cannot be changed. Write a new draft.",
-                status_code=409,
             )
         old = _notice_snapshot(notice)
         for name, value in cleaned.items():
@@ -429,15 +425,15 @@ def notice_publish(*, actor: User, notice: ConsentNotice) -> ConsentNotice:
     with transaction.atomic():
         notice = ConsentNotice.objects.select_for_update().get(pk=notice.pk)
         if notice.status != ConsentNotice.Status.DRAFT:
-            raise ApiError("notice_immutable", f"Notice v{notice.version} is already {notice.status}.", status_code=409)
+            raise Conflict("notice_immutable", f"Notice v{notice.version} is already {notice.status}.")
         rules = dict(RetentionRule.objects.values_list("category", "max_age_days"))
         no_rule = [c for c in notice.categories if c not in rules]
         if no_rule:
-            raise ApiError(
+            raise InvalidInput(
                 "retention_missing", f"Set a retention rule before publishing; none for: {', '.join(sorted(no_rule))}."
             )
         if not notice.purposes or not notice.categories:
-            raise ApiError("invalid_notice", "A published notice needs at least one purpose and one category.")
+            raise InvalidInput("invalid_notice", "A published notice needs at least one purpose and one category.")
         previous = list(ConsentNotice.objects.select_for_update().filter(status=ConsentNotice.Status.PUBLISHED))
         last_version = ConsentNotice.objects.exclude(version__isnull=True).aggregate(v=Max("version"))["v"] or 0
         old = _notice_snapshot(notice)
@@ -486,13 +482,13 @@ APP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,199}$")
 def _clean_app_id(app_id: str) -> str:
     value = (app_id or "").strip()
     if not value:
-        raise ApiError("invalid_app_id", "The application id cannot be empty.")
+        raise InvalidInput("invalid_app_id", "The application id cannot be empty.")
     if any(ch in value for ch in "*?%[]"):
-        raise ApiError(
+        raise InvalidInput(
             "invalid_app_id", f"Wildcards are not allowed in application ids ({value!r}); name one application."
         )
     if not APP_ID.match(value):
-        raise ApiError(
+        raise InvalidInput(
             "invalid_app_id",
             f"{value!r} is not a bundle id or executable name (letters, digits, '.', '_', '+', '-'; no spaces).",
         )
@@ -509,11 +505,11 @@ def allowlist_add(*, actor: User, app_id: str, display_name: str, categories: It
     app_id = _clean_app_id(app_id)
     name = (display_name or "").strip()
     if not name:
-        raise ApiError("invalid_display_name", "The display name cannot be empty.")
+        raise InvalidInput("invalid_display_name", "The display name cannot be empty.")
     wanted = _clean_categories(categories)
     with transaction.atomic():
         if AllowedApplication.objects.filter(app_id=app_id).exists():
-            raise ApiError("app_exists", f"{app_id} is already on the allowlist.", status_code=409)
+            raise Conflict("app_exists", f"{app_id} is already on the allowlist.")
         app = AllowedApplication.objects.create(app_id=app_id, display_name=name, categories=wanted)
         audit_record(
             actor=actor,
@@ -535,7 +531,7 @@ def allowlist_update(
         if display_name is not None:
             name = display_name.strip()
             if not name:
-                raise ApiError("invalid_display_name", "The display name cannot be empty.")
+                raise InvalidInput("invalid_display_name", "The display name cannot be empty.")
             app.display_name = name
         if categories is not None:
             app.categories = _clean_categories(categories)
@@ -568,14 +564,14 @@ def retention_set(*, actor: User, rules: dict[str, Any]) -> list[RetentionRule]:
     """Set the maximum age for the categories given; the others keep their rule."""
     _require_officer(actor)
     if not rules:
-        raise ApiError("no_rules", "Give at least one category and its maximum age in days.")
+        raise InvalidInput("no_rules", "Give at least one category and its maximum age in days.")
     _clean_categories(rules)
     cleaned: dict[str, int] = {}
     for category, days in rules.items():
         if isinstance(days, bool) or not isinstance(days, int):
-            raise ApiError("invalid_retention", f"{category}: the maximum age must be a whole number of days.")
+            raise InvalidInput("invalid_retention", f"{category}: the maximum age must be a whole number of days.")
         if days < 1 or days > MAX_RETENTION_DAYS:
-            raise ApiError(
+            raise InvalidInput(
                 "invalid_retention",
                 f"{category}: the maximum age must be between 1 and {MAX_RETENTION_DAYS} days, not {days}.",
             )

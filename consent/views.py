@@ -1,7 +1,7 @@
 """Portal pages: the employee's one-page privacy overview and the privacy officer's console.
 
 Pages parse the form, call a service, and redirect back with a message; a
-broken rule (``ApiError``) becomes an error message on the page.
+broken rule (``ApplicationError``) becomes an error message on the page.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import role_required
 from accounts.models import Role
-from config.exceptions import ApiError, NotFound
+from config.errors import ApplicationError, InvalidInput, NotFound
+from config.exceptions import status_for
 from consent import selectors, services
 from consent.models import ConsentNotice, DataCategory
 
@@ -37,7 +38,7 @@ def _optional_url(name: str) -> str | None:
 def _attempt(request, action, success: str) -> bool:
     try:
         action()
-    except ApiError as exc:
+    except ApplicationError as exc:
         messages.error(request, exc.detail)
         return False
     messages.success(request, success)
@@ -119,9 +120,11 @@ def portal_choices(request):
 
     def save():
         if version is None:
-            raise ApiError("no_notice_version", "The page did not say which notice you read; reload it and try again.")
+            raise InvalidInput(
+                "no_notice_version", "The page did not say which notice you read; reload it and try again."
+            )
         if not services.consent_set_choices(employee=request.user, categories=chosen, notice_version=version):
-            raise ApiError("no_change", "Nothing changed.")
+            raise InvalidInput("no_change", "Nothing changed.")
 
     _attempt(request, save, "Your choices are saved. A receipt for each change is in your history.")
     return redirect("consent:portal")
@@ -152,7 +155,7 @@ def portal_review(request):
 
     def confirm():
         if not overview.needs_review:
-            raise ApiError("nothing_to_review", "Your choices are already under the current notice.")
+            raise InvalidInput("nothing_to_review", "Your choices are already under the current notice.")
         services.consent_grant(employee=request.user, categories=overview.needs_review, notice_version=version or 0)
 
     _attempt(request, confirm, "Thank you. Your choices now follow the current notice.")
@@ -253,10 +256,10 @@ def officer_notice(request, notice_id: int | None = None):
                 notice = services.notice_create(actor=request.user, **form)
             else:
                 notice = services.notice_update(actor=request.user, notice=notice, **form)
-        except ApiError as exc:
+        except ApplicationError as exc:
             messages.error(request, exc.detail)
-            status = 409 if exc.status_code == 409 else 400
-            return render(request, "consent/officer_notice.html", _notice_context(notice, form), status=status)
+            context = _notice_context(notice, form)
+            return render(request, "consent/officer_notice.html", context, status=status_for(exc))
         messages.success(request, "Draft saved. Publish it when it is ready.")
         return redirect("consent:officer_notice", notice_id=notice.pk)
     return render(request, "consent/officer_notice.html", _notice_context(notice, form))

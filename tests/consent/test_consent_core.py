@@ -3,7 +3,7 @@
 import pytest
 
 from audit.models import AuditEntry
-from config.exceptions import ApiError
+from config.errors import ApplicationError
 from consent.models import ConsentEvent, ConsentState
 from consent.selectors import capture_policy_for_subject
 from consent.services import consent_grant, consent_set_exclusions, consent_withdraw, subject_for_employee
@@ -48,7 +48,7 @@ def test_audit_entries_name_the_pseudonym_not_the_username(alice, notice):
     ],
 )
 def test_it_refuses_bad_consent_changes_and_writes_nothing(alice, notice, call, code):
-    with pytest.raises(ApiError) as raised:
+    with pytest.raises(ApplicationError) as raised:
         call(alice)
     assert raised.value.code == code
     assert not ConsentEvent.objects.exists()

@@ -135,7 +135,7 @@ def test_officers_see_erasure_deadlines_as_counts_only(portal_as, olivia, alice,
 
 
 def test_only_officers_read_erasure_deadlines(alice):
-    from config.exceptions import NotFound
+    from config.errors import NotFound
     from consent.selectors import erasure_deadlines_for_officer
 
     with pytest.raises(NotFound):

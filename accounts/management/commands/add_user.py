@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Role
 from accounts.services import user_create
-from config.exceptions import ApiError
+from config.errors import ApplicationError
 
 
 class Command(BaseCommand):
@@ -43,7 +43,7 @@ class Command(BaseCommand):
                 password=password,
                 department=department,
             )
-        except ApiError as exc:
+        except ApplicationError as exc:
             raise CommandError(exc.detail) from None
         self.stdout.write(self.style.SUCCESS(f"Created {user.username} with roles: {', '.join(sorted(user.role_set))}"))
         if not password:
