@@ -2,9 +2,10 @@
 
 ``AuditEntry.leaf`` holds the entry's exact leaf bytes (RFC 8785 canonical
 JSON); the other columns repeat its fields so the log can be filtered without
-parsing.  ``AuditHead`` is a single row whose lock serialises numbering,
-which is what keeps ``seq`` free of gaps and forks under concurrent writers;
-on PostgreSQL appends go to ``AuditPending`` first (see ``audit.sequencing``).
+parsing.  ``AuditHead`` is a single row holding the log size; a writer
+locks it to take the next ``seq``, and holds it until its transaction ends,
+which is what keeps ``seq`` free of gaps and forks under concurrent writers
+(see ``audit.services.audit_record``).
 
 ``AuditNode`` caches the hashes of complete subtrees (``2**level`` leaves
 starting at leaf ``index * 2**level``) so roots and proofs of a large log
@@ -21,20 +22,6 @@ from __future__ import annotations
 from django.db import models
 
 
-class LogManager(models.Manager):
-    """``AuditEntry.objects``: every query of the log first numbers what is queued.
-
-    On PostgreSQL committed entries may wait in the queue for a moment (see
-    ``audit.sequencing``); reading through this manager never misses them.
-    """
-
-    def get_queryset(self):
-        from audit.sequencing import audit_sequence_pending
-
-        audit_sequence_pending()
-        return super().get_queryset()
-
-
 class AuditEntry(models.Model):
     seq = models.BigIntegerField(primary_key=True)
     ts = models.DateTimeField(db_index=True)
@@ -45,13 +32,8 @@ class AuditEntry(models.Model):
     leaf = models.TextField(help_text="RFC 8785 canonical JSON of the entry: the Merkle leaf bytes.")
     leaf_hash = models.BinaryField(max_length=32, help_text="SHA-256(0x00 || leaf bytes)")
 
-    # Only what is numbered already: for reads cut at a size from current_log_size().
-    numbered = models.Manager()
-    objects = LogManager()
-
     class Meta:
         ordering = ["seq"]
-        default_manager_name = "objects"
         verbose_name_plural = "audit entries"
         constraints = [models.CheckConstraint(condition=models.Q(seq__gte=0), name="audit_seq_non_negative")]
         # Filters are exact matches read in log order; every index costs each append.
@@ -66,21 +48,10 @@ class AuditEntry(models.Model):
 
 
 class AuditHead(models.Model):
-    """The single row (pk=1) that records the log size; locked by whatever numbers entries.
-
-    The ``queue_*`` columns let PostgreSQL find queued entries without
-    reading the dead rows of numbered ones (see ``audit.pg_functions``).
-    """
+    """The single row (pk=1) that records the log size; every append locks it to take its ``seq``."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     size = models.BigIntegerField(default=0)
-    queue_floor = models.BigIntegerField(db_default=0, help_text="Every queued entry with a lower id is numbered.")
-    queue_mark = models.BigIntegerField(
-        db_default=0, help_text="The floor's next value, once queue_mark_xmax has passed."
-    )
-    queue_mark_xmax = models.BigIntegerField(
-        db_default=0, help_text="Transaction-id horizon after queue_mark was read; 0 when no mark is set."
-    )
 
     class Meta:
         constraints = [models.CheckConstraint(condition=models.Q(id=1), name="audit_head_singleton")]
@@ -151,22 +122,3 @@ class AuditCheckpoint(models.Model):
 
     def document(self) -> dict[str, object]:
         return {**self.body(), "signature": self.signature}
-
-
-class AuditPending(models.Model):
-    """An entry recorded while the head row was held or others were queued; numbered soon after commit.
-
-    Written in the caller's transaction like an entry, so it is as durable and
-    atomic as the change it records; numbering rounds (``audit.sequencing``)
-    move it into the log.  A queue, not part of the log: rows are deleted
-    once numbered.  Only the leaf text around ``seq`` is kept; the log's
-    filter columns are read back from it when it is numbered.
-    """
-
-    id = models.BigAutoField(primary_key=True)
-    ts = models.DateTimeField()
-    prefix = models.TextField(help_text="The entry's leaf bytes before its seq.")
-    suffix = models.TextField(help_text="The entry's leaf bytes after its seq.")
-
-    def __str__(self) -> str:
-        return f"pending entry {self.pk}"

@@ -9,12 +9,20 @@ from datetime import datetime
 from django.db.models import QuerySet
 
 from accounts.models import Role
-from audit.models import AuditCheckpoint, AuditEntry
-from audit.sequencing import current_log_size
+from audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from audit.tree import StoredTree
 from config.errors import InvalidInput, NotFound, NotPermitted
 
 FILTERS = ("from_seq", "to_seq", "since", "until", "actor", "action", "target")
+
+
+def log_size() -> int:
+    """The number of entries in the log.
+
+    Entries and the head's size commit together, so every entry below this
+    size is readable once it has been read.
+    """
+    return AuditHead.objects.filter(pk=1).values_list("size", flat=True).first() or 0
 
 
 def _require_auditor(actor) -> None:
@@ -50,7 +58,7 @@ def entries_for_actor(*, actor, selection: EntryFilter, size: int | None = None)
     while writers append.
     """
     _require_auditor(actor)
-    size = current_log_size() if size is None else size
+    size = log_size() if size is None else size
     if selection.from_seq is not None and selection.from_seq > size:
         raise InvalidInput(
             "from_seq_out_of_range", f"from_seq {selection.from_seq} is beyond the end of the log (size {size})."
@@ -59,7 +67,7 @@ def entries_for_actor(*, actor, selection: EntryFilter, size: int | None = None)
         raise InvalidInput("invalid_range", f"to_seq {selection.to_seq} is before from_seq {selection.from_seq}.")
     if selection.since and selection.until and selection.until <= selection.since:
         raise InvalidInput("invalid_range", "until must be later than since.")
-    qs = AuditEntry.numbered.filter(seq__lt=size)
+    qs = AuditEntry.objects.filter(seq__lt=size)
     if selection.from_seq is not None:
         qs = qs.filter(seq__gte=selection.from_seq)
     if selection.to_seq is not None:
@@ -104,13 +112,13 @@ def _check_size(name: str, value: int, size: int, *, allow_zero: bool) -> None:
 def inclusion_proof_for_actor(*, actor, seq: int, size: int | None) -> dict:
     """RFC 6962 §2.1.1 audit path of entry ``seq`` in the tree of ``size`` entries (default: the whole log)."""
     _require_auditor(actor)
-    tree = StoredTree.for_current_log()
+    tree = StoredTree(log_size())
     size = tree.size if size is None else size
     _check_size("size", size, tree.size, allow_zero=False)
     if not 0 <= seq < size:
         raise InvalidInput("seq_out_of_range", f"seq {seq} is not in a tree of size {size} (valid: 0..{size - 1}).")
     proof, leaf_hash, root = tree.inclusion_proof(seq, size)
-    leaf = AuditEntry.numbered.filter(seq=seq).values_list("leaf", flat=True).first()
+    leaf = AuditEntry.objects.filter(seq=seq).values_list("leaf", flat=True).first()
     return {
         "leaf_index": seq,
         "tree_size": size,
@@ -124,7 +132,7 @@ def inclusion_proof_for_actor(*, actor, seq: int, size: int | None) -> dict:
 def consistency_proof_for_actor(*, actor, first: int, second: int | None) -> dict:
     """RFC 6962 §2.1.2 proof that the tree of ``first`` entries is a prefix of the one of ``second``."""
     _require_auditor(actor)
-    tree = StoredTree.for_current_log()
+    tree = StoredTree(log_size())
     second = tree.size if second is None else second
     _check_size("second", second, tree.size, allow_zero=True)
     _check_size("first", first, tree.size, allow_zero=True)

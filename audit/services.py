@@ -5,6 +5,20 @@ with ``audit_record`` inside the same ``transaction.atomic`` block as the
 change itself, before any data is served.  If the surrounding transaction
 rolls back, the entry and its sequence number roll back with it, so ``seq``
 never has gaps.
+
+How ``seq`` is taken (one path on every database): the append locks the
+log's head row with ``UPDATE … SET size = size + 1 … RETURNING``, inserts the
+entry under the number it got, and the lock is held until the caller's
+transaction ends.  Writers are serialised for that short stretch only, the
+way Trillian's sequencer and Tessera's MySQL driver number a log under one
+row lock.  Two consequences for callers:
+
+- the head row is the **last lock** a transaction takes: call
+  ``audit_record`` after the change's own ``select_for_update``s (see
+  ``consent/locks.py`` for the order), so no writer waits for a lock while
+  holding the head, and keep the work after it short;
+- a reader that reads ``size`` and then the entries below it sees every
+  one of them: an entry and the head's new size commit together.
 """
 
 from __future__ import annotations
@@ -16,15 +30,13 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-import psycopg
 import rfc8785
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from audit.models import AuditCheckpoint, AuditEntry, AuditHead
-from audit.pg_functions import ENQUEUE
-from audit.sequencing import audit_sequence_pending, log_size, sequence_after_commit
+from audit.selectors import log_size
 from audit.tree import StoredTree, tree_sync
 from signing.keyring import Purpose, b64url, keyring
 
@@ -73,18 +85,26 @@ def leaf_hash(leaf: bytes) -> bytes:
     return hashlib.sha256(b"\x00" + leaf).digest()
 
 
-def _head_for_update() -> AuditHead:
-    head = AuditHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:
-        # ON CONFLICT DO NOTHING: two first writers must not fail each other.
+# Both statements run unchanged on PostgreSQL and SQLite.  The UPDATE takes
+# the head row's lock (SQLite holds its database write lock from BEGIN).
+_TAKE_SEQ = "UPDATE audit_audithead SET size = size + 1 WHERE id = 1 RETURNING size - 1"
+_INSERT = (
+    "INSERT INTO audit_auditentry (seq, ts, actor, action, target, detail, leaf, leaf_hash) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+)
+
+
+def _take_seq(cursor) -> int:
+    """Lock the head row and take the next ``seq``; the lock lasts until the transaction ends."""
+    cursor.execute(_TAKE_SEQ)
+    row = cursor.fetchone()
+    if row is None:
+        # A database without its head row (a fresh test database after a
+        # flush): create it; ON CONFLICT DO NOTHING lets two first writers race.
         AuditHead.objects.bulk_create([AuditHead(pk=1, size=0)], ignore_conflicts=True)
-        head = AuditHead.objects.select_for_update().get(pk=1)
-    return head
-
-
-def _entry(*, seq: int, moment: datetime, prefix: str, suffix: str, **fields: Any) -> AuditEntry:
-    leaf = f'{prefix},"seq":{seq}{suffix}'
-    return AuditEntry(seq=seq, ts=moment, leaf=leaf, leaf_hash=leaf_hash(leaf.encode("utf-8")), **fields)
+        cursor.execute(_TAKE_SEQ)
+        row = cursor.fetchone()
+    return row[0]
 
 
 # The JSON escape of U+0000 (preceded by an even number of backslashes, so not
@@ -96,11 +116,10 @@ _FIELD_LIMITS = {name: AuditEntry._meta.get_field(name).max_length for name in (
 
 
 def _check_storable(actor: str, action: str, target: str, prefix: str) -> None:
-    """Refuse, in the caller's transaction, what could not be numbered later.
+    """Refuse, before the head row is locked, what the log's columns cannot hold.
 
-    On PostgreSQL an entry is checked against the log's columns only when a
-    numbering round moves it out of the queue; one that failed there would
-    hold up every entry behind it.
+    PostgreSQL would refuse it too, but only after this transaction had
+    taken the head row; a clear ``ValueError`` is better than a database error.
     """
     for name, value in (("actor", actor), ("action", action), ("target", target)):
         limit = _FIELD_LIMITS[name]
@@ -113,18 +132,13 @@ def _check_storable(actor: str, action: str, target: str, prefix: str) -> None:
 
 
 def audit_record(*, actor: Any, action: str, target: str, detail: dict[str, Any] | None = None) -> AuditEntry:
-    """Append one entry, in the caller's transaction, and return it.
+    """Append one entry, in the caller's transaction, and return it with its ``seq``.
 
     Whatever happens to the caller's transaction happens to the entry: if it
-    rolls back, the entry was never there, and no number is used up.
-
-    On PostgreSQL an append never waits for another writer: it is one INSERT
-    into a queue (``AuditPending``), as durable as the change it records.
-    Short numbering rounds move committed entries into the log in order, soon
-    after commit and in any case before anyone reads the log (see
-    ``audit.sequencing``); the returned entry has ``seq=None``.  On SQLite,
-    which serialises writers at ``BEGIN``, the entry is numbered at once.
-    The Merkle tree is not touched on append.
+    rolls back, the entry was never there, and no number is used up.  The
+    head row stays locked until the caller's transaction ends, so call this
+    after the change's other locks (see the module docstring).  The Merkle
+    tree is not touched on append.
 
     No savepoint: if the entry cannot be written, the caller's whole
     transaction must fail rather than commit a change without its entry.
@@ -134,37 +148,20 @@ def audit_record(*, actor: Any, action: str, target: str, detail: dict[str, Any]
     if not action or not target:
         raise ValueError("An audit entry needs an action and a target.")
     moment = timezone.now()
+    # Everything but the number is encoded before the head row is locked.
     prefix, suffix = leaf_parts(actor=label, action=action, target=target, detail=detail, ts=format_ts(moment))
     _check_storable(label, action, target, prefix)
-    fields = {"actor": label, "action": action, "target": target, "detail": detail}
     connection = transaction.get_connection()
-    if connection.vendor == "postgresql":
-        _pg_enqueue(connection, {"ts": moment, "prefix": prefix, "suffix": suffix})
-        # Number the queue after commit, once per transaction however many
-        # entries it wrote. Django drops the callback with a savepoint that
-        # rolls back; then it is added again. Outside a transaction the INSERT
-        # has committed and the callback runs at once.
-        if not any(func is sequence_after_commit for _, func, _ in connection.run_on_commit):
-            transaction.on_commit(sequence_after_commit)
-        return AuditEntry(seq=None, ts=moment, **fields)
-    with transaction.atomic(savepoint=False):
-        head = _head_for_update()  # SQLite takes its write lock at BEGIN anyway
-        entry = _entry(seq=head.size, moment=moment, prefix=prefix, suffix=suffix, **fields)
-        entry.save(force_insert=True)
-        AuditHead.objects.filter(pk=1).update(size=head.size + 1)
-    return entry
-
-
-def _pg_enqueue(connection, params: dict) -> None:
-    """Queue an entry: ``ENQUEUE`` in ``audit.pg_functions``, as a prepared statement.
-
-    The append is the hot path of every audited action, so it skips Django's
-    cursor wrapper and binds its parameters on the server, prepared unless
-    ``DATABASE_PREPARED_STATEMENTS`` is off.
-    """
-    connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(ENQUEUE, params, prepare=True if settings.DATABASE_PREPARED_STATEMENTS else None)
+    stored_ts = connection.ops.adapt_datetimefield_value(moment)
+    stored_detail = connection.ops.adapt_json_value(detail, None)
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        seq = _take_seq(cursor)
+        leaf = f'{prefix},"seq":{seq}{suffix}'
+        digest = leaf_hash(leaf.encode("utf-8"))
+        cursor.execute(_INSERT, [seq, stored_ts, label, action, target, stored_detail, leaf, digest])
+    return AuditEntry(
+        seq=seq, ts=moment, actor=label, action=action, target=target, detail=detail, leaf=leaf, leaf_hash=digest
+    )
 
 
 class CheckpointRefused(RuntimeError):
@@ -179,9 +176,8 @@ def checkpoint_create(*, only_if_grown: bool = False) -> AuditCheckpoint:
     it does not, nothing is signed.  With ``only_if_grown`` (the periodic
     task), an unchanged log returns the previous checkpoint instead.
     """
-    audit_sequence_pending(sweep=True)
-    tree_sync()
     size = log_size()
+    tree_sync(size)
     tree = StoredTree(size)
     previous = AuditCheckpoint.objects.order_by("-size", "-id").first()
     if previous is not None:

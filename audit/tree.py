@@ -18,7 +18,6 @@ from django.db.models import Q
 
 from audit import merkle
 from audit.models import AuditEntry, AuditNode, AuditTreeState
-from audit.sequencing import current_log_size, log_size
 
 # Subtrees of 256 leaves and more are cached: a proof needs at most a couple
 # of 256-leaf blocks of leaf hashes, and the cache holds ~n/128 rows.
@@ -32,7 +31,7 @@ class TreeIntegrityError(RuntimeError):
 
 def leaf_hashes(start: int, end: int) -> Iterable[tuple[int, bytes]]:
     rows = (
-        AuditEntry.numbered.filter(seq__gte=start, seq__lt=end)
+        AuditEntry.objects.filter(seq__gte=start, seq__lt=end)
         .order_by("seq")
         .values_list("seq", "leaf_hash")
         .iterator(chunk_size=_STREAM_CHUNK)
@@ -41,15 +40,16 @@ def leaf_hashes(start: int, end: int) -> Iterable[tuple[int, bytes]]:
         yield seq, bytes(h)
 
 
-def tree_sync() -> int:
-    """Store the hashes of every complete subtree of ``2**CACHE_LEVEL``+ leaves in the log.
+def tree_sync(size: int) -> int:
+    """Store the hashes of every complete subtree of ``2**CACHE_LEVEL``+ leaves among the first ``size``.
 
-    Numbers whatever is queued first.  Incremental and safe to call
-    concurrently (the state row is locked).
-    Returns the size the cache now reaches, a multiple of ``2**CACHE_LEVEL``.
+    Run by whatever signs checkpoints, so the cache follows the log in
+    steps; reads never write it.  Incremental and safe to call concurrently
+    (the state row is locked).  Returns the size the cache now reaches, a
+    multiple of ``2**CACHE_LEVEL``.
     """
     block = 1 << CACHE_LEVEL
-    target = (current_log_size() >> CACHE_LEVEL) << CACHE_LEVEL
+    target = (size >> CACHE_LEVEL) << CACHE_LEVEL
     current = AuditTreeState.objects.filter(pk=1).values_list("size", flat=True).first()
     if current is not None and current >= target:
         return current
@@ -102,18 +102,13 @@ def _nodes(keys: list[tuple[int, int]], reach: int) -> list[bytes]:
 class StoredTree:
     """Roots and proofs of the stored log for any size up to ``size``.
 
-    Call ``tree_sync()`` first (``for_current_log`` does) so cached nodes
-    exist; missing ones are computed from leaf hashes, which is correct, only
-    slower.
+    Cached subtree hashes are used where ``tree_sync`` has stored them (up to
+    the last checkpoint); the rest is computed from leaf hashes, which is
+    correct, only slower.
     """
 
     def __init__(self, size: int):
         self.size = size
-
-    @classmethod
-    def for_current_log(cls) -> StoredTree:
-        tree_sync()  # numbers whatever is queued first
-        return cls(log_size())
 
     # -- resolving ranges ---------------------------------------------------------
     def _cached(self, keys: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
@@ -132,7 +127,7 @@ class StoredTree:
             query = Q()
             for start, end in spans[i : i + 100]:
                 query |= Q(seq__gte=start, seq__lt=end)
-            for seq, h in AuditEntry.numbered.filter(query).values_list("seq", "leaf_hash"):
+            for seq, h in AuditEntry.objects.filter(query).values_list("seq", "leaf_hash"):
                 out[seq] = bytes(h)
         return out
 

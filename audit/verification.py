@@ -25,7 +25,7 @@ from django.utils import timezone
 from audit import merkle, tree
 from audit.canonical import canonical_json
 from audit.models import AuditCheckpoint, AuditEntry, AuditNode
-from audit.sequencing import current_log_size
+from audit.selectors import log_size
 from audit.services import format_ts
 from audit.verify import ENTRY_KEYS, RFC3339
 from signing.keyring import Purpose, keyring
@@ -81,7 +81,7 @@ def _row_problem(seq, ts, actor, action, target, detail, leaf: str, stored_hash:
 def audit_log_verify() -> VerificationReport:
     """Verify everything stored; see the module docstring."""
     started = time.monotonic()
-    report = VerificationReport(size=current_log_size(), checked_at=timezone.now().astimezone(UTC).isoformat())
+    report = VerificationReport(size=log_size(), checked_at=timezone.now().astimezone(UTC).isoformat())
     checkpoints = list(AuditCheckpoint.objects.order_by("size", "id"))
     ring = keyring(Purpose.AUDIT)
     for cp in checkpoints:
@@ -108,7 +108,7 @@ def audit_log_verify() -> VerificationReport:
     roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
     expected = 0
     rows = (
-        AuditEntry.numbered.order_by("seq")
+        AuditEntry.objects.order_by("seq")
         .values_list("seq", "ts", "actor", "action", "target", "detail", "leaf", "leaf_hash")
         .iterator(chunk_size=_CHUNK)
     )

@@ -14,8 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.decorators import role_required
 from accounts.models import Role
-from audit.selectors import EntryFilter, checkpoints_for_actor, entries_for_actor
-from audit.sequencing import current_log_size
+from audit.selectors import EntryFilter, checkpoints_for_actor, entries_for_actor, log_size
 from audit.services import CheckpointRefused, checkpoint_create
 from audit.verification import audit_log_verify
 from config.errors import ApplicationError
@@ -57,7 +56,7 @@ def console(request):
             except CheckpointRefused as exc:
                 messages.error(request, f"No checkpoint signed: {exc}")
         elif action == "verify":
-            report = _verification(size=current_log_size(), refresh=True)
+            report = _verification(size=log_size(), refresh=True)
             if report and report["ok"]:
                 messages.success(request, f"The stored log verifies ({report['entries_checked']} entries).")
             else:
@@ -70,7 +69,7 @@ def console(request):
     selection = EntryFilter()
     if form.is_bound and form.is_valid():
         selection = EntryFilter(**{k: v for k, v in form.cleaned_data.items() if v not in (None, "")})
-    entries, error, size = [], None, current_log_size()
+    entries, error, size = [], None, log_size()
     older = None
     if not form.is_bound or form.is_valid():
         try:

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from audit.models import AuditEntry
-from audit.sequencing import current_log_size
+from audit.selectors import log_size
 from config.errors import NotFound
 from consent.models import (
     AllowedApplication,
@@ -224,7 +224,7 @@ def accesses_for_employee(*, employee: User, limit: int = 100) -> list[AuditEntr
         return []
     label = f"subject:{subject.pseudonym}"
     return list(
-        AuditEntry.numbered.filter(target=label, seq__lt=current_log_size())
+        AuditEntry.objects.filter(target=label, seq__lt=log_size())
         .exclude(actor=label)
         .exclude(action__startswith="consent.")
         .order_by("-seq")[:limit]

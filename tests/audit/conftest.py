@@ -10,7 +10,7 @@ from django.db import connection
 def record():
     """``record(n)`` appends ``n`` entries and returns them as stored (numbered)."""
     from audit.models import AuditEntry
-    from audit.sequencing import current_log_size
+    from audit.selectors import log_size
     from audit.services import audit_record
 
     def append(n: int = 1, **overrides):
@@ -18,7 +18,7 @@ def record():
             fields = {"actor": "user:olivia", "action": "notice.publish", "target": f"notice:{i}", "detail": {"i": i}}
             fields.update(overrides)
             audit_record(**fields)
-        size = current_log_size()
+        size = log_size()
         return list(AuditEntry.objects.filter(seq__gte=size - n).order_by("seq"))
 
     return append

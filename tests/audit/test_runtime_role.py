@@ -1,8 +1,8 @@
 """PostgreSQL: the runtime role that audit/README.md tells deployments to create.
 
 The SQL is read from the README itself, so the documented recipe is the one
-tested: under that role the application appends, queues, numbers and
-checkpoints, and cannot change or remove an entry.
+tested: under that role the application appends (taking the head row's lock)
+and checkpoints, and cannot change or remove an entry.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import pytest
 from django.db import connection, connections, transaction
 from django.db.utils import ProgrammingError
 
-from audit.models import AuditEntry, AuditPending
-from audit.sequencing import current_log_size
+from audit.models import AuditEntry
+from audit.selectors import log_size
 from audit.services import audit_record, checkpoint_create
 from audit.verification import audit_log_verify
 
@@ -52,7 +52,7 @@ def _as(role: str) -> None:
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_the_documented_runtime_role_appends_queues_numbers_and_checkpoints(runtime_role):
+def test_the_documented_runtime_role_appends_and_checkpoints(runtime_role):
     _as(runtime_role)
     audit_record(actor="system", action="a.first", target="t:0")
     holding, release = threading.Event(), threading.Event()
@@ -70,11 +70,11 @@ def test_the_documented_runtime_role_appends_queues_numbers_and_checkpoints(runt
     thread = threading.Thread(target=open_writer)
     thread.start()
     assert holding.wait(30)
-    assert audit_record(actor="user:queued", action="a.queue", target="t:2").seq is None
-    release.set()
+    release.set()  # the next append waits for the open writer's head-row lock
+    assert audit_record(actor="user:next", action="a.next", target="t:2").seq == 2
     thread.join(30)
-    assert current_log_size() == 3  # the role can number the queue and move its floor
-    assert not AuditPending.objects.exists()
+    assert log_size() == 3
+    assert list(AuditEntry.objects.values_list("action", flat=True)) == ["a.first", "a.open", "a.next"]
     checkpoint = checkpoint_create()
     assert checkpoint.size == 3
     assert audit_log_verify().ok

@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from audit import merkle
 from audit.models import AuditEntry, AuditNode, AuditTreeState
+from audit.selectors import log_size
 from audit.tree import StoredTree, tree_sync
 
 
@@ -24,7 +25,8 @@ def _memory_tree() -> merkle.ListTree:
 @pytest.mark.django_db
 def test_stored_roots_and_proofs_equal_the_in_memory_ones(record, small_cache):
     record(37)
-    tree = StoredTree.for_current_log()
+    tree_sync(log_size())
+    tree = StoredTree(log_size())
     memory = _memory_tree()
     assert tree.size == 37
     assert AuditTreeState.objects.get().size == 36
@@ -43,10 +45,10 @@ def test_stored_roots_and_proofs_equal_the_in_memory_ones(record, small_cache):
 @pytest.mark.django_db
 def test_sync_is_incremental_and_stores_every_complete_subtree(record, small_cache):
     record(10)
-    assert tree_sync() == 8
+    assert tree_sync(log_size()) == 8
     assert sorted(AuditNode.objects.values_list("level", "index")) == [(2, 0), (2, 1), (3, 0)]
     record(9)
-    assert tree_sync() == 16
+    assert tree_sync(log_size()) == 16
     assert sorted(AuditNode.objects.values_list("level", "index")) == [
         (2, 0),
         (2, 1),
@@ -64,7 +66,8 @@ def test_sync_is_incremental_and_stores_every_complete_subtree(record, small_cac
 @pytest.mark.django_db
 def test_a_proof_reads_a_handful_of_rows(record, small_cache):
     record(300)
-    tree = StoredTree.for_current_log()
+    tree_sync(log_size())
+    tree = StoredTree(log_size())
     with CaptureQueriesContext(connection) as queries:
         proof, _, _ = tree.inclusion_proof(123, 300)
         tree.consistency_proof(77, 300)
@@ -74,6 +77,20 @@ def test_a_proof_reads_a_handful_of_rows(record, small_cache):
 
 @pytest.mark.django_db
 def test_empty_log_has_the_empty_root():
-    tree = StoredTree.for_current_log()
+    tree = StoredTree(log_size())
     assert tree.size == 0
     assert tree.root() == merkle.EMPTY_ROOT
+
+
+@pytest.mark.django_db
+def test_proofs_beyond_the_cache_are_computed_from_leaves_without_writing(record, small_cache):
+    record(9)
+    tree_sync(log_size())
+    record(6)
+    memory = _memory_tree()
+    with CaptureQueriesContext(connection) as queries:
+        tree = StoredTree(log_size())
+        assert tree.root() == memory.root(15)
+        assert tree.inclusion_proof(13, 15)[0] == memory.inclusion_proof(13, 15)
+    assert not [q for q in queries if not q["sql"].lstrip().upper().startswith("SELECT")]
+    assert AuditTreeState.objects.get().size == 8
