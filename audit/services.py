@@ -23,7 +23,6 @@ row lock.  Two consequences for callers:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -35,6 +34,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from audit.actions import AuditAction
+from audit.merkle import hash_leaf
 from audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from audit.selectors import log_size
 from audit.tree import StoredTree, tree_sync
@@ -73,16 +74,6 @@ def leaf_parts(*, actor: str, action: str, target: str, detail: dict, ts: str) -
     # JSON.stringify escaping of a string is what json.dumps(ensure_ascii=False) produces.
     suffix = f',"target":{json.dumps(target, ensure_ascii=False)},"ts":"{ts}"}}'
     return prefix, suffix
-
-
-def leaf_bytes(*, seq: int, ts: str, actor: str, action: str, target: str, detail: dict) -> bytes:
-    """The RFC 8785 bytes of an entry: its Merkle leaf."""
-    prefix, suffix = leaf_parts(actor=actor, action=action, target=target, detail=detail, ts=ts)
-    return f'{prefix},"seq":{seq}{suffix}'.encode()
-
-
-def leaf_hash(leaf: bytes) -> bytes:
-    return hashlib.sha256(b"\x00" + leaf).digest()
 
 
 # Both statements run unchanged on PostgreSQL and SQLite.  The UPDATE takes
@@ -131,7 +122,9 @@ def _check_storable(actor: str, action: str, target: str, prefix: str) -> None:
         raise ValueError("An audit entry's detail cannot contain the character U+0000.")
 
 
-def audit_record(*, actor: Any, action: str, target: str, detail: dict[str, Any] | None = None) -> AuditEntry:
+def audit_record(
+    *, actor: Any, action: AuditAction | str, target: str, detail: dict[str, Any] | None = None
+) -> AuditEntry:
     """Append one entry, in the caller's transaction, and return it with its ``seq``.
 
     Whatever happens to the caller's transaction happens to the entry: if it
@@ -144,6 +137,7 @@ def audit_record(*, actor: Any, action: str, target: str, detail: dict[str, Any]
     transaction must fail rather than commit a change without its entry.
     """
     detail = detail or {}
+    action = str(action)  # an AuditAction member is stored as its value
     label = actor_label(actor)
     if not action or not target:
         raise ValueError("An audit entry needs an action and a target.")
@@ -157,7 +151,7 @@ def audit_record(*, actor: Any, action: str, target: str, detail: dict[str, Any]
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         seq = _take_seq(cursor)
         leaf = f'{prefix},"seq":{seq}{suffix}'
-        digest = leaf_hash(leaf.encode("utf-8"))
+        digest = hash_leaf(leaf.encode("utf-8"))
         cursor.execute(_INSERT, [seq, stored_ts, label, action, target, stored_detail, leaf, digest])
     return AuditEntry(
         seq=seq, ts=moment, actor=label, action=action, target=target, detail=detail, leaf=leaf, leaf_hash=digest
