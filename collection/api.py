@@ -203,7 +203,7 @@ class BatchUploadApi(APIView):
             raise UnsupportedFormat("unsupported_media_type", "Send the batch as application/json.")
         body = read_body(request._request, length=length, encoding=request.META.get("HTTP_CONTENT_ENCODING", ""))
         result = batch_ingest(claims=claims, subject_id=request.user.subject_id, body=body)
-        return Response(result.body, status=result.status)
+        return Response(result.body, status=status.HTTP_200_OK if result.replayed else status.HTTP_202_ACCEPTED)
 
 
 # --- An employee's own data --------------------------------------------------

@@ -281,7 +281,7 @@ def test_if_the_policy_cannot_be_loaded_nothing_is_stored(live_token, monkeypatc
     def broken(**kwargs):
         raise DatabaseError("relation does not exist")
 
-    monkeypatch.setattr("collection.services.capture_policy_for_subject", broken)
+    monkeypatch.setattr("collection.services.ingestion.capture_policy_for_subject", broken)
     response = upload(live_token, batch([ev("mouse.move")]))
     assert response.status_code == 503 and response.json()["error"] == "policy_unavailable"
     assert _nothing_stored()
