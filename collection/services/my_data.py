@@ -18,7 +18,7 @@ from accounts.models import User
 from audit.services import audit_record
 from collection import crypto
 from collection.models import EventChunk, SubjectKey
-from collection.schema import decode_events
+from collection.schema import SCHEMA, decode_events
 from collection.services._subjects import _require_employee, _subject_label
 from consent.models import Subject
 from consent.services import subject_for_employee
@@ -113,7 +113,7 @@ def _decrypted_chunks(subject: Subject) -> Iterator[tuple[str, str, str, int, li
 
 def _export_lines(subject: Subject) -> Iterator[bytes]:
     encoder = msgspec.json.Encoder()
-    yield encoder.encode({"subject": subject.pseudonym, "exported_at": _format(timezone.now()), "schema": "capture/v1"})
+    yield encoder.encode({"subject": subject.pseudonym, "exported_at": _format(timezone.now()), "schema": SCHEMA})
     yield b"\n"
     for batch_id, category, app_id, count, events in _decrypted_chunks(subject):
         yield encoder.encode(
