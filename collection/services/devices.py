@@ -84,6 +84,8 @@ def device_authenticate(secret: str) -> Device | None:
 
 @dataclass(frozen=True)
 class IssuedToken:
+    """A signed collection token, and the policy it carries, for the client to show and follow."""
+
     token: str
     expires_at: datetime
     categories: list[str]

@@ -30,6 +30,8 @@ from consent.selectors import capture_policy_for_subject, consent_state_for_subj
 
 @dataclass(frozen=True)
 class IngestResult:
+    """The answer to an upload; the API tells a replay (the first answer again) from a new store."""
+
     body: dict[str, Any]
     replayed: bool  # stored by an earlier upload of the same batch, which got this same body
 
