@@ -104,7 +104,7 @@ def _prepare(clients: int) -> list[tuple[str, str]]:
 
 
 def _bodies(client: int, count: int, start: float) -> list[bytes]:
-    from collection.client import Session
+    from capture_client import Session
 
     session = Session(apps=APPS, rng=random.Random(client))
     bodies = []

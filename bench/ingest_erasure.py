@@ -35,8 +35,8 @@ NAME = "erasure of a subject with 1,000,000 events"
 
 
 def _fill(subject, device) -> int:
+    from capture_client import Session
     from collection import crypto
-    from collection.client import Session
     from collection.models import Batch, EventChunk, SubjectKey
     from collection.schema import decode_batch, encode_events
 

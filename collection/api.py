@@ -17,8 +17,8 @@ from collection.authentication import (
     IsDevice,
 )
 from collection.models import Platform
+from collection.openapi import BatchUploadInputSerializer
 from collection.ratelimit import upload_allowed
-from collection.schema import MAX_EVENTS
 from collection.selectors import device_for_employee, devices_for_employee
 from collection.services import batch_ingest, device_enroll, device_revoke, my_data_export, my_data_summary, token_issue
 from collection.upload import declared_length, read_body
@@ -107,49 +107,7 @@ class TokenCreateApi(APIView):
         )
 
 
-# --- Upload: documentation-only serializers --------------------------------
-# The upload view never runs these: it parses with msgspec (collection.schema).
-
-
-class CaptureFieldSerializer(serializers.Serializer):
-    role = serializers.CharField(max_length=64)
-    secure = serializers.BooleanField()
-
-
-class CaptureEventSerializer(serializers.Serializer):
-    type = serializers.ChoiceField(
-        choices=[
-            "mouse.move",
-            "mouse.down",
-            "mouse.up",
-            "mouse.scroll",
-            "key.down",
-            "key.up",
-            "key.type",
-            "window.focus",
-        ]
-    )
-    timestamp = serializers.FloatField(help_text="Unix seconds.")
-    app = serializers.CharField(max_length=200, help_text="Bundle id or executable name.")
-    x = serializers.FloatField(required=False)
-    y = serializers.FloatField(required=False)
-    button = serializers.ChoiceField(choices=["left", "right", "middle", "back", "forward", "other"], required=False)
-    dx = serializers.FloatField(required=False)
-    dy = serializers.FloatField(required=False)
-    key_name = serializers.CharField(required=False, max_length=32)
-    key_char = serializers.CharField(required=False, max_length=16)
-    key_vk = serializers.IntegerField(required=False, min_value=0, max_value=65535)
-    field = CaptureFieldSerializer(required=False)
-    text = serializers.CharField(required=False, max_length=4096)
-    title = serializers.CharField(required=False, max_length=1024)
-    url = serializers.CharField(required=False, max_length=4096)
-    private = serializers.BooleanField(required=False)
-
-
-class BatchUploadInputSerializer(serializers.Serializer):
-    batch_id = serializers.UUIDField()
-    schema = serializers.ChoiceField(choices=["capture/v1"])
-    events = serializers.ListField(child=CaptureEventSerializer(), max_length=MAX_EVENTS)
+# --- Upload -------------------------------------------------------------------
 
 
 class BatchUploadOutputSerializer(serializers.Serializer):
@@ -203,7 +161,7 @@ class BatchUploadApi(APIView):
             raise UnsupportedFormat("unsupported_media_type", "Send the batch as application/json.")
         body = read_body(request._request, length=length, encoding=request.META.get("HTTP_CONTENT_ENCODING", ""))
         result = batch_ingest(claims=claims, subject_id=request.user.subject_id, body=body)
-        return Response(result.body, status=result.status)
+        return Response(result.body, status=status.HTTP_200_OK if result.replayed else status.HTTP_202_ACCEPTED)
 
 
 # --- An employee's own data --------------------------------------------------

@@ -35,6 +35,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from collection.redaction import find_pii, redact
 from collection.schema import (
+    CATEGORY_OF_TYPE,
     KeyDown,
     KeyType,
     KeyUp,
@@ -47,13 +48,6 @@ from collection.schema import (
 
 FUTURE_TOLERANCE_SECONDS = 300
 _KEY_TYPES = frozenset({KeyDown, KeyUp, KeyType})
-_CATEGORY = {
-    MouseMove: "mouse",
-    MouseDown: "clicks",
-    MouseUp: "clicks",
-    MouseScroll: "clicks",
-    WindowFocus: "app_focus",
-}
 _PASSWORD_ROLE = re.compile(r"(?i)secure|passw|pwd|passcode|\bpin\b|credential|otp")
 # Named keys that stand for a character when text is reconstructed.
 _KEY_TEXT = {"space": " ", "enter": "\n", "return": "\n", "tab": "\t"}
@@ -129,10 +123,8 @@ def _decide(app: str, kind: type, rules: Rules) -> tuple[str | None, str | None,
         return ("app_excluded" if app in rules.excluded_apps else "app_not_allowed"), None, 0.0
     if kind is KeyDown or kind is KeyUp:
         category = "keystrokes" if "keystrokes" in permitted else "keystroke_timing"
-    elif kind is KeyType:
-        category = "keystrokes"
     else:
-        category = _CATEGORY[kind]
+        category = CATEGORY_OF_TYPE[kind]
     if category not in permitted:
         wanted = {"keystrokes", "keystroke_timing"} if kind is KeyDown or kind is KeyUp else {category}
         reason = "category_not_allowed" if wanted & rules.consented else "category_not_consented"

@@ -15,14 +15,15 @@ from typing import Annotated, Literal
 
 import msgspec
 
+SCHEMA = "capture/v1"
 MAX_EVENTS = 5000
 MAX_BODY_BYTES = 2 * 1024 * 1024
 
 # Unix seconds between 2000-01-01 and 2100-01-01: anything else is a client bug.
-Timestamp = Annotated[float, msgspec.Meta(ge=946684800.0, le=4102444800.0)]
+Timestamp = Annotated[float, msgspec.Meta(ge=946684800.0, le=4102444800.0, description="Unix seconds.")]
 Coordinate = Annotated[float, msgspec.Meta(ge=-1_000_000.0, le=1_000_000.0)]
 Delta = Annotated[float, msgspec.Meta(ge=-100_000.0, le=100_000.0)]
-AppId = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+AppId = Annotated[str, msgspec.Meta(min_length=1, max_length=200, description="Bundle id or executable name.")]
 Button = Literal["left", "right", "middle", "back", "forward", "other"]
 
 
@@ -35,78 +36,74 @@ class InputField(msgspec.Struct, forbid_unknown_fields=True):
     secure: bool
 
 
-class MouseMove(Base, tag="mouse.move"):
+# Each field is declared once, on the untagged base its event types share;
+# only the tagged classes below are events.  Field order is the order of the
+# encoded events (stored chunks, exports), so a base's fields come first.
+
+
+class _Event(Base):
     timestamp: Timestamp
     app: AppId
+
+
+class _Pointer(_Event):
     x: Coordinate
     y: Coordinate
 
 
-class MouseDown(Base, tag="mouse.down"):
-    timestamp: Timestamp
-    app: AppId
-    x: Coordinate
-    y: Coordinate
+class _Press(_Pointer):
     button: Button
 
 
-class MouseUp(Base, tag="mouse.up"):
-    timestamp: Timestamp
-    app: AppId
-    x: Coordinate
-    y: Coordinate
-    button: Button
+class _Key(_Event):
+    key_name: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    key_char: Annotated[str, msgspec.Meta(max_length=16)] | None = None
+    key_vk: Annotated[int, msgspec.Meta(ge=0, le=65535)] | None = None
+    field: InputField | None = None
 
 
-class MouseScroll(Base, tag="mouse.scroll"):
-    timestamp: Timestamp
-    app: AppId
-    x: Coordinate
-    y: Coordinate
+class MouseMove(_Pointer, tag="mouse.move"):
+    pass
+
+
+class MouseDown(_Press, tag="mouse.down"):
+    pass
+
+
+class MouseUp(_Press, tag="mouse.up"):
+    pass
+
+
+class MouseScroll(_Pointer, tag="mouse.scroll"):
     dx: Delta
     dy: Delta
 
 
-class KeyDown(Base, tag="key.down"):
-    timestamp: Timestamp
-    app: AppId
-    key_name: Annotated[str, msgspec.Meta(max_length=32)] | None = None
-    key_char: Annotated[str, msgspec.Meta(max_length=16)] | None = None
-    key_vk: Annotated[int, msgspec.Meta(ge=0, le=65535)] | None = None
-    field: InputField | None = None
+class KeyDown(_Key, tag="key.down"):
+    pass
 
 
-class KeyUp(Base, tag="key.up"):
-    timestamp: Timestamp
-    app: AppId
-    key_name: Annotated[str, msgspec.Meta(max_length=32)] | None = None
-    key_char: Annotated[str, msgspec.Meta(max_length=16)] | None = None
-    key_vk: Annotated[int, msgspec.Meta(ge=0, le=65535)] | None = None
-    field: InputField | None = None
+class KeyUp(_Key, tag="key.up"):
+    pass
 
 
-class KeyType(Base, tag="key.type"):
-    timestamp: Timestamp
-    app: AppId
+class KeyType(_Event, tag="key.type"):
     text: Annotated[str, msgspec.Meta(max_length=4096)]
     field: InputField | None = None
 
 
-class WindowFocus(Base, tag="window.focus"):
-    timestamp: Timestamp
-    app: AppId
+class WindowFocus(_Event, tag="window.focus"):
     title: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
     url: Annotated[str, msgspec.Meta(max_length=4096)] | None = None
     private: bool | None = None
 
 
 Event = MouseMove | MouseDown | MouseUp | MouseScroll | KeyDown | KeyUp | KeyType | WindowFocus
-KeyEvent = KeyDown | KeyUp
 
 
 class UploadBatch(msgspec.Struct, forbid_unknown_fields=True):
     batch_id: uuid.UUID
-    schema: Literal["capture/v1"]
+    schema: Literal["capture/v1"]  # SCHEMA, spelled out because type checkers only take literals here
     # At most MAX_EVENTS; checked after decoding so that too many is a 413, not a 400.
     events: list[Event]
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 from django.test import Client
 
-from collection import client as capture
+import capture_client as capture
+from capture_client import protocol
 from collection.models import Batch, Device
 from collection.schema import decode_batch
 from consent.services import consent_withdraw
@@ -48,7 +50,7 @@ class InProcessClient(capture.CaptureClient):
 @pytest.fixture
 def no_sleep(monkeypatch):
     slept = []
-    monkeypatch.setattr(capture.time, "sleep", slept.append)
+    monkeypatch.setattr(protocol.time, "sleep", slept.append)
     return slept
 
 
@@ -62,7 +64,7 @@ def _client(**kwargs):
 
 
 def test_the_session_generator_produces_valid_realistic_batches():
-    session = capture.Session(apps=["com.microsoft.VSCode", "org.mozilla.firefox"], rng=capture.random.Random(3))
+    session = capture.Session(apps=["com.microsoft.VSCode", "org.mozilla.firefox"], rng=random.Random(3))
     events = session.generate(TS0, TS0 + 120)
     body = json.dumps({"batch_id": "6f1c2b8e-1111-4aaa-8bbb-123456789abc", "schema": "capture/v1", "events": events})
     decoded = decode_batch(body.encode())
@@ -162,3 +164,22 @@ def test_the_management_command_needs_a_password_outside_development(settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="--password is required"):
         call_command("simulate_capture", "--username", "alice")
+
+
+def test_the_client_is_standard_library_only_and_runs_as_a_module():
+    """It is what an employee's machine runs: nothing of Django or of the server's apps comes with it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    server = {"django", "rest_framework", "msgspec", "accounts", "audit", "collection", "config", "consent", "signing"}
+    probe = (
+        f"import sys, capture_client\nprint(sorted({{m.split('.')[0] for m in sys.modules}} & set({sorted(server)!r})))"
+    )
+    imported = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, check=True)
+    assert imported.stdout.strip() == "[]"
+    usage = subprocess.run(
+        [sys.executable, "-m", "capture_client", "--help"], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert "--username" in usage.stdout and "python -m capture_client" in usage.stdout

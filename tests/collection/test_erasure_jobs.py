@@ -106,15 +106,15 @@ def test_a_broker_outage_does_not_fail_a_committed_withdrawal(
 
 def test_an_upload_racing_a_withdrawal_is_refused_and_stores_nothing(live_token, consenting, subject, monkeypatch):
     """The withdrawal commits after the upload checked consent but before it stored anything."""
-    from collection import services
+    from collection.services import ingestion
 
-    real = services.apply_safeguards
+    real = ingestion.apply_safeguards
 
     def withdraw_meanwhile(events, rules):
         consent_withdraw(employee=consenting, erase=True)
         return real(events, rules)
 
-    monkeypatch.setattr(services, "apply_safeguards", withdraw_meanwhile)
+    monkeypatch.setattr(ingestion, "apply_safeguards", withdraw_meanwhile)
     response = upload(live_token, batch([ev("mouse.move", 61)]))
     assert response.status_code == 403
     assert response.json()["error"] == "consent_withdrawn"

@@ -281,7 +281,7 @@ def test_if_the_policy_cannot_be_loaded_nothing_is_stored(live_token, monkeypatc
     def broken(**kwargs):
         raise DatabaseError("relation does not exist")
 
-    monkeypatch.setattr("collection.services.capture_policy_for_subject", broken)
+    monkeypatch.setattr("collection.services.ingestion.capture_policy_for_subject", broken)
     response = upload(live_token, batch([ev("mouse.move")]))
     assert response.status_code == 503 and response.json()["error"] == "policy_unavailable"
     assert _nothing_stored()
@@ -290,3 +290,25 @@ def test_if_the_policy_cannot_be_loaded_nothing_is_stored(live_token, monkeypatc
 def test_a_revoked_device_cannot_upload_with_its_live_token(live_token, consenting, device, api_as):
     api_as(consenting).delete(f"/api/v1/collection/devices/{device['device_id']}")
     assert upload(live_token, batch([ev("mouse.move")])).status_code == 401
+
+
+def test_the_documented_upload_body_has_the_enforced_fields_and_limits():
+    from drf_spectacular.generators import SchemaGenerator
+
+    components = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+    body = components["BatchUploadInputRequest"]["properties"]
+    event = components["CaptureEventRequest"]
+    assert body["events"]["maxItems"] == 5000
+    assert set(components["TypeEnum"]["enum"]) == {
+        "mouse.move",
+        "mouse.down",
+        "mouse.up",
+        "mouse.scroll",
+        "key.down",
+        "key.up",
+        "key.type",
+        "window.focus",
+    }
+    assert sorted(event["required"]) == ["app", "timestamp", "type"]
+    assert event["properties"]["key_vk"]["maximum"] == 65535 and event["properties"]["app"]["maxLength"] == 200
+    assert event["properties"]["timestamp"]["minimum"] == 946684800.0

@@ -1,7 +1,13 @@
+"""``manage.py simulate_capture``: the reference capture client (``capture_client``) with the demo password."""
+
+from __future__ import annotations
+
+import argparse
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from collection import client
+from capture_client import cli
 
 
 class Command(BaseCommand):
@@ -13,15 +19,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         from accounts.demo import DEMO_PASSWORD
 
-        client.add_arguments(parser, default_password=DEMO_PASSWORD if settings.DEBUG else None)
+        cli.add_arguments(parser, default_password=DEMO_PASSWORD if settings.DEBUG else None)
 
     def handle(self, *args, **options):
-        import argparse
-
         if not options.get("password"):
             raise CommandError("--password is required")
         names = ("url", "username", "password", "minutes", "continuous", "batches", "interval", "wait", "no_gzip")
         namespace = argparse.Namespace(**{name: options[name] for name in (*names, "state_dir", "seed")})
-        status = client.simulate_employees(namespace)
+        status = cli.simulate_employees(namespace)
         if status:
             raise CommandError("The capture client stopped with errors; see the log above.")
