@@ -15,10 +15,15 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
+# The web server, worker and beat default to production settings when
+# DJANGO_SETTINGS_MODULE is unset (config/wsgi.py, config/celery.py); the
+# local run names the development settings for all of them.
+run: export DJANGO_SETTINGS_MODULE = config.settings.dev
+run: export DEBUG = 1
 run: $(STAMP)
-	DEBUG=1 $(BIN)/python manage.py migrate --noinput
-	DEBUG=1 $(BIN)/python manage.py seed_demo
-	DEBUG=1 $(BIN)/honcho start -f Procfile
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/honcho start -f Procfile
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
