@@ -17,7 +17,9 @@ install: $(STAMP)
 
 # The web server, worker and beat default to production settings when
 # DJANGO_SETTINGS_MODULE is unset (config/wsgi.py, config/celery.py); the
-# local run names the development settings for all of them.
+# local run names the development settings for all of them.  seed_demo uses
+# factory_boy (accounts/factories.py), a dev dependency: that is why this
+# target installs requirements-dev.txt.
 run: export DJANGO_SETTINGS_MODULE = config.settings.dev
 run: export DEBUG = 1
 run: $(STAMP)
