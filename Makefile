@@ -15,17 +15,28 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
+# The web server, worker and beat default to production settings when
+# DJANGO_SETTINGS_MODULE is unset (config/wsgi.py, config/celery.py); the
+# local run names the development settings for all of them.  seed_demo uses
+# factory_boy (accounts/factories.py), a dev dependency: that is why this
+# target installs requirements-dev.txt.
+run: export DJANGO_SETTINGS_MODULE = config.settings.dev
+run: export DEBUG = 1
 run: $(STAMP)
-	DEBUG=1 $(BIN)/python manage.py migrate --noinput
-	DEBUG=1 $(BIN)/python manage.py seed_demo
-	DEBUG=1 $(BIN)/honcho start -f Procfile
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/honcho start -f Procfile
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# ruff, then mypy on the services and selectors (mypy.ini), then the import
+# contracts between config, the apps and signing (.importlinter).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
-from typing import Any
 
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
@@ -14,7 +13,22 @@ from django.db import transaction
 from accounts.models import ApiToken, Role, User, UserRole
 from accounts.throttling import LoginBlocked, check_login_allowed, record_login_failure
 from audit.services import audit_record
-from config.errors import Conflict, InvalidInput, NotAuthenticated, RateLimited
+from config.errors import Conflict, InvalidInput, NotAuthenticated, NotPermitted, RateLimited
+
+# Who changes accounts: an administrator, or the system itself (operator
+# commands such as add_user and seed_demo, tests, benchmarks) named as a
+# "system:<what>" string.  Every account service checks its actor here, so
+# no caller (API view, portal page, command) is trusted to have checked.
+Actor = User | str
+
+
+def _require_admin(actor: Actor) -> None:
+    if isinstance(actor, str):
+        if actor.startswith("system:"):
+            return
+    elif actor.is_authenticated and actor.is_active and actor.has_role(Role.ADMIN):
+        return
+    raise NotPermitted("admin_required", "Only an administrator manages accounts and roles.")
 
 
 def _clean_roles(roles: Iterable[str]) -> list[str]:
@@ -29,7 +43,7 @@ def _clean_roles(roles: Iterable[str]) -> list[str]:
 
 def user_create(
     *,
-    actor: Any,
+    actor: Actor,
     username: str,
     roles: Iterable[str],
     email: str = "",
@@ -40,6 +54,7 @@ def user_create(
     check_password: bool = True,
 ) -> User:
     """Create an account with its roles. Without a password the account cannot sign in until one is set."""
+    _require_admin(actor)
     role_list = _clean_roles(roles)
     if not username or not username.strip():
         raise InvalidInput("invalid_username", "A username is required.")
@@ -68,9 +83,13 @@ def user_create(
     return user
 
 
-def user_set_roles(*, actor: Any, user: User, roles: Iterable[str]) -> User:
-    """Replace the roles a user holds."""
-    role_list = _clean_roles(roles)
+def user_set_roles(*, actor: Actor, user: User, roles: Iterable[str]) -> User:
+    """An administrator replaces the roles a user holds; nobody drops their own admin role."""
+    _require_admin(actor)
+    wanted = set(roles)
+    if isinstance(actor, User) and user.pk == actor.pk and Role.ADMIN not in wanted:
+        raise InvalidInput("cannot_remove_own_admin", "You cannot remove the admin role from your own account.")
+    role_list = _clean_roles(wanted)
     with transaction.atomic():
         before = sorted(UserRole.objects.filter(user=user).values_list("role", flat=True))
         UserRole.objects.filter(user=user).exclude(role__in=role_list).delete()
@@ -90,8 +109,9 @@ def user_set_roles(*, actor: Any, user: User, roles: Iterable[str]) -> User:
     return user
 
 
-def user_set_active(*, actor: Any, user: User, active: bool) -> User:
-    """Enable or disable sign-in for an account; disabling also revokes its API tokens."""
+def user_set_active(*, actor: Actor, user: User, active: bool) -> User:
+    """An administrator enables or disables sign-in for an account; disabling also revokes its API tokens."""
+    _require_admin(actor)
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(is_active=active)
         if not active:
@@ -106,13 +126,11 @@ def user_set_active(*, actor: Any, user: User, active: bool) -> User:
     return user
 
 
-def user_update(*, actor: User, user: User, roles: Iterable[str] | None = None, is_active: bool | None = None) -> User:
+def user_update(*, actor: Actor, user: User, roles: Iterable[str] | None = None, is_active: bool | None = None) -> User:
     """An administrator changes an account's roles and/or whether it may sign in, in one transaction."""
+    _require_admin(actor)
     with transaction.atomic():
         if roles is not None:
-            roles = list(roles)
-            if user.pk == actor.pk and Role.ADMIN not in roles:
-                raise InvalidInput("cannot_remove_own_admin", "You cannot remove the admin role from your own account.")
             user = user_set_roles(actor=actor, user=user, roles=roles)
         if is_active is not None:
             user = user_set_active(actor=actor, user=user, active=is_active)

@@ -13,12 +13,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from accounts.consoles import consoles_for
-from accounts.decorators import role_required
+from accounts.decorators import admin_required
 from accounts.models import Role
 from accounts.selectors import user_for_admin, users_for_admin
 from accounts.services import user_set_roles
 from accounts.throttling import LoginBlocked, check_login_allowed, client_address, record_login_failure
-from config.errors import ApplicationError
+from config.errors import InvalidInput
 
 
 class RateLimitedAuthenticationForm(AuthenticationForm):
@@ -73,20 +73,18 @@ def home(request):
     return render(request, "accounts/home.html", {"consoles": consoles})
 
 
-@role_required(Role.ADMIN)
+@admin_required
 @require_http_methods(["GET", "POST"])
 def admin_users(request):
     if request.method == "POST":
         user = user_for_admin(actor=request.user, username=request.POST.get("username", ""))
-        roles = request.POST.getlist("roles")
-        if user.pk == request.user.pk and Role.ADMIN not in roles:
-            messages.error(request, "You cannot remove the admin role from your own account.")
-        else:
-            try:
-                user_set_roles(actor=request.user, user=user, roles=roles)
-                messages.success(request, f"Roles of {user.username} saved.")
-            except ApplicationError as exc:
-                messages.error(request, exc.detail)
+        try:
+            user_set_roles(actor=request.user, user=user, roles=request.POST.getlist("roles"))
+            messages.success(request, f"Roles of {user.username} saved.")
+        except InvalidInput as exc:
+            # The form's own mistakes go back to the page; anything else
+            # (NotPermitted) answers with its status through the middleware.
+            messages.error(request, exc.detail)
         return redirect("accounts:admin_users")
     users = users_for_admin(actor=request.user)
     return render(request, "accounts/admin_users.html", {"users": users, "roles": Role.choices})

@@ -9,20 +9,43 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.services import user_create
+from accounts.factories import UserFactory
 
 PASSWORD = "s3cret-enough-password"
 
 
-def make_user(username: str, *roles: str, department: str = "Engineering"):
-    return user_create(
-        actor="system:test",
-        username=username,
-        roles=roles,
-        email=f"{username}@example.com",
-        password=PASSWORD,
-        department=department,
-        check_password=False,
+# --- Markers for what needs a real server --------------------------------------
+# ``@pytest.mark.postgres`` and ``@pytest.mark.redis`` are the one way to say a
+# test needs PostgreSQL or Redis: the suite skips it when the configured
+# database is not PostgreSQL, or when REDIS_URL is unset.
+
+
+def unavailable_services(*, database_engine: str, redis_url: str) -> dict[str, str]:
+    """Marker name -> why tests carrying it are skipped on this configuration."""
+    missing = {}
+    if database_engine != "django.db.backends.postgresql":
+        missing["postgres"] = "needs PostgreSQL (set DATABASE_URL=postgres://...)"
+    if not redis_url:
+        missing["redis"] = "needs a Redis server (set REDIS_URL=redis://...)"
+    return missing
+
+
+def pytest_collection_modifyitems(config, items):
+    from django.conf import settings
+
+    missing = unavailable_services(
+        database_engine=settings.DATABASES["default"]["ENGINE"], redis_url=settings.REDIS_URL
+    )
+    for item in items:
+        for marker, reason in missing.items():
+            if item.get_closest_marker(marker) is not None:
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def make_user(username: str, *roles: str, department: str = "Engineering", **fields):
+    """An account holding ``roles`` (none if none are named), signing in with ``PASSWORD``."""
+    return UserFactory(
+        username=username, roles=roles, department=department, password=PASSWORD, actor="system:test", **fields
     )
 
 

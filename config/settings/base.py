@@ -16,6 +16,8 @@ from celery.schedules import crontab
 from config.env import env_bool, env_int, env_list, env_path, env_secret, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
+# Where the embedded defaults keep their files.  Loading settings creates
+# nothing; ``config.apps.SiteConfig.ready`` makes the folders they need.
 VAR_DIR = env_path("VAR_DIR", BASE_DIR / "var")
 
 DEBUG = env_bool("DEBUG", False)
@@ -45,6 +47,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "config.apps.SiteConfig",
     "accounts",
     "signing",
     "audit",
@@ -149,7 +152,6 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(VAR_DIR / "celery" / "control"),
         "store_processed": False,
     }
-    _queue_dir.mkdir(parents=True, exist_ok=True)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -181,6 +183,16 @@ CONSENT_CONTROLLER_NAME = env_str("CONSENT_CONTROLLER_NAME", SITE_NAME)
 CONSENT_CONTROLLER_ADDRESS = env_str("CONSENT_CONTROLLER_ADDRESS", "")
 CONSENT_CONTROLLER_PHONE = env_str("CONSENT_CONTROLLER_PHONE", "")
 CONSENT_JURISDICTION = env_str("CONSENT_JURISDICTION", "EU")
+# Consent-rate reports hide any group smaller than this, so nobody's choice
+# can be inferred from an aggregate.  A privacy rule, not a deployment knob.
+CONSENT_STATS_MIN_GROUP = 5
+# Days an erasure request may take before it is overdue (read by consent.services).
+ERASURE_DUE_DAYS = env_int("ERASURE_DUE_DAYS", 30, minimum=1)
+
+# --- Audit ------------------------------------------------------------------
+# Only the test settings turn this on: it lets the test runner lift the audit
+# log's append-only guards to flush test-named databases (audit.guards).
+AUDIT_GUARDS_SUSPENDABLE_IN_TESTS = False
 
 # --- Keys -------------------------------------------------------------------
 # Ed25519 signing keys (collection tokens, consent receipts, audit
@@ -230,7 +242,6 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

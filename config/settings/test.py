@@ -6,10 +6,14 @@ against SQLite by default and against PostgreSQL + Redis in CI.
 
 import os
 import tempfile
+import uuid
+from pathlib import Path
 
 os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdef")
-os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="consent-test-var-"))
+# A fresh folder name per run, so no run sees another's broker queue; it is
+# only named here, and made by config.apps.SiteConfig.ready like any VAR_DIR.
+os.environ.setdefault("VAR_DIR", str(Path(tempfile.gettempdir()) / f"consent-test-var-{uuid.uuid4().hex}"))
 
 from .base import *  # noqa: E402,F403
 from .base import CACHES, REDIS_URL, STORAGES  # noqa: E402

@@ -56,7 +56,8 @@ def test_it_names_missing_fields(api):
 
 def test_me_requires_authentication(api):
     response = api.get("/api/v1/me")
-    assert response.status_code in (401, 403)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
     assert response.json()["error"] == "not_authenticated"
 
 

@@ -24,11 +24,9 @@ def test_home_sends_a_single_role_user_to_their_console(portal_as, adam):
 def test_home_offers_a_choice_to_users_with_several_roles(portal_as, db):
     both = make_user("mia", "admin", "auditor")
     response = portal_as(both).get("/")
-    if response.status_code == 302:  # the audit console is not installed
-        assert response["Location"] == "/accounts/users"
-    else:
-        assert response.status_code == 200
-        assert b"/accounts/users" in response.content
+    assert response.status_code == 200
+    assert b"/accounts/users" in response.content
+    assert b"/audit/" in response.content
 
 
 def test_a_user_without_roles_is_told_so(portal_as, db):
@@ -124,3 +122,108 @@ def test_a_role_without_a_console_is_named_on_the_home_page(portal_as, rita):
     assert response.status_code == 200
     assert b"requester" in response.content and b"no console" in response.content
     assert b"holds no role" not in response.content
+
+
+# --- Denied paths: the services check the actor themselves -----------------------
+
+
+@pytest.mark.parametrize("persona", ["alice", "olivia", "rita", "aaron"])
+def test_only_an_admin_may_change_roles_whoever_calls_the_service(persona, request, bob):
+    from accounts.services import user_set_roles
+    from config.errors import NotPermitted
+
+    actor = request.getfixturevalue(persona)
+    with pytest.raises(NotPermitted) as denied:
+        user_set_roles(actor=actor, user=bob, roles=["admin"])
+    assert denied.value.code == "admin_required"
+    bob.forget_roles()
+    assert bob.role_set == {"employee"}
+    assert not User.objects.get(username="bob").is_staff
+    assert not AuditEntry.objects.filter(action="account.roles").exists()
+
+
+def test_only_an_admin_may_create_enable_or_update_accounts(alice, bob):
+    from accounts.services import user_create, user_set_active, user_update
+    from config.errors import NotPermitted
+
+    with pytest.raises(NotPermitted):
+        user_create(actor=alice, username="sneaky", roles=["admin"])
+    with pytest.raises(NotPermitted):
+        user_set_active(actor=alice, user=bob, active=False)
+    with pytest.raises(NotPermitted):
+        user_update(actor=alice, user=bob, is_active=False)
+    assert not User.objects.filter(username="sneaky").exists()
+    assert User.objects.get(username="bob").is_active
+
+
+def test_a_disabled_admin_changes_nothing(adam, bob):
+    from accounts.services import user_set_roles
+    from config.errors import NotPermitted
+
+    adam.is_active = False
+    with pytest.raises(NotPermitted):
+        user_set_roles(actor=adam, user=bob, roles=["auditor"])
+    bob.forget_roles()
+    assert bob.role_set == {"employee"}
+
+
+def test_a_system_actor_is_not_an_admin_unless_it_says_system(bob):
+    from accounts.services import user_set_roles
+    from config.errors import NotPermitted
+
+    with pytest.raises(NotPermitted):
+        user_set_roles(actor="user:adam", user=bob, roles=["admin"])
+    user_set_roles(actor="system:test", user=bob, roles=["auditor"])
+    assert bob.role_set == {"auditor"}
+
+
+@pytest.mark.parametrize("persona", ["alice", "olivia", "aaron"])
+def test_accounts_are_not_found_for_non_admins(persona, request, bob):
+    from accounts.selectors import user_for_admin, users_for_admin
+    from config.errors import NotFound
+
+    actor = request.getfixturevalue(persona)
+    assert list(users_for_admin(actor=actor)) == []
+    with pytest.raises(NotFound):
+        user_for_admin(actor=actor, username="bob")
+
+
+@pytest.mark.parametrize("persona", ["alice", "olivia", "rita", "aaron"])
+def test_non_admins_cannot_change_roles_in_the_console(portal_as, persona, request, bob):
+    response = portal_as(request.getfixturevalue(persona)).post(
+        "/accounts/users", {"username": "bob", "roles": ["admin"]}
+    )
+    assert response.status_code == 403
+    bob.forget_roles()
+    assert bob.role_set == {"employee"}
+
+
+def test_the_console_refuses_to_drop_the_admins_own_admin_role(portal_as, adam):
+    client = portal_as(adam)
+    response = client.post("/accounts/users", {"username": "adam", "roles": ["employee"]}, follow=True)
+    assert response.status_code == 200
+    assert b"You cannot remove the admin role from your own account." in response.content
+    assert User.objects.get(username="adam").role_set == {"admin"}
+    assert not AuditEntry.objects.filter(action="account.roles").exists()
+
+
+def test_the_console_names_an_unknown_role(portal_as, adam, alice):
+    response = portal_as(adam).post("/accounts/users", {"username": "alice", "roles": ["emperor"]}, follow=True)
+    assert response.status_code == 200
+    assert b"Unknown role(s): emperor." in response.content
+    alice.forget_roles()
+    assert alice.role_set == {"employee"}
+
+
+def test_anonymous_visitors_are_sent_to_sign_in_from_the_console(client, alice):
+    response = client.post("/accounts/users", {"username": "alice", "roles": ["admin"]})
+    assert response.status_code == 302
+    assert response["Location"] == "/login?next=/accounts/users"
+    alice.forget_roles()
+    assert alice.role_set == {"employee"}
+
+
+def test_the_admin_api_refuses_anonymous_callers(api, alice):
+    response = api.patch("/api/v1/users/alice", {"roles": ["admin"]}, format="json")
+    assert response.status_code == 401
+    assert response.json()["error"] == "not_authenticated"

@@ -4,7 +4,6 @@ from django.db import transaction
 
 from accounts.demo import DEMO_PASSWORD, PERSONAS, demo_employees
 from accounts.models import User
-from accounts.services import user_create
 
 
 class Command(BaseCommand):
@@ -27,18 +26,20 @@ class Command(BaseCommand):
         self.stdout.write(f"  ... and {len(demo_employees())} more employees (e.g. {demo_employees()[0][0]}).")
 
     def _ensure(self, username, roles, department, first, last) -> int:
+        # factory_boy is a development dependency, imported only once DEBUG
+        # is known to be on; `make run` installs requirements-dev.txt.
+        from accounts.factories import UserFactory
+
         if User.objects.filter(username=username).exists():
             return 0
-        user_create(
+        UserFactory(
             actor="system:seed_demo",
             username=username,
             roles=roles,
-            email=f"{username}@example.com",
             password=DEMO_PASSWORD,
             department=department,
             first_name=first,
             last_name=last,
-            check_password=False,
         )
         return 1
 
