@@ -53,15 +53,12 @@ class CapturePolicy:
         return bool(self.categories) and bool(self.apps)
 
 
-def current_notice(*, lock: bool = False) -> ConsentNotice | None:
+def current_notice() -> ConsentNotice | None:
     """The published notice employees consent under now, or None before the first is published.
 
-    ``lock`` holds the row until the transaction ends, so a consent change and
-    a concurrent publication are ordered: the change either lands before the
-    new version supersedes, or sees the new version.
+    Services that must hold it until they commit lock it with ``consent.locks.notice_lock_current``.
     """
-    notices = ConsentNotice.objects.filter(status=ConsentNotice.Status.PUBLISHED).order_by("-version")
-    return (notices.select_for_update() if lock else notices).first()
+    return ConsentNotice.objects.filter(status=ConsentNotice.Status.PUBLISHED).order_by("-version").first()
 
 
 def consent_state_for_subject(*, subject: Subject) -> ConsentState:
