@@ -17,7 +17,7 @@ from accounts.decorators import role_required
 from accounts.models import Role
 from config.errors import ApplicationError, InvalidInput, NotFound
 from config.exceptions import status_for
-from consent import selectors, services
+from consent import selectors, services, stats
 from consent.models import ConsentNotice, DataCategory
 
 CATEGORY_LABELS = dict(DataCategory.choices)
@@ -209,7 +209,7 @@ def notice_page(request, version: int):
 @require_GET
 @officer_required
 def officer_home(request):
-    stats = selectors.consent_stats_for_officer(actor=request.user)
+    rates = stats.consent_stats_for_officer(actor=request.user)
     rules = selectors.retention_rules()
     context = {
         "notices": selectors.notices_for_actor(actor=request.user),
@@ -218,9 +218,9 @@ def officer_home(request):
         "retention": [
             {"value": value, "label": label, "days": rules.get(value)} for value, label in DataCategory.choices
         ],
-        "stats": stats,
-        "erasure": selectors.erasure_deadlines_for_officer(actor=request.user),
-        "stat_groups": [stats.overall, *stats.departments] + ([stats.pooled_small] if stats.pooled_small else []),
+        "stats": rates,
+        "erasure": stats.erasure_deadlines_for_officer(actor=request.user),
+        "stat_groups": [rates.overall, *rates.departments] + ([rates.pooled_small] if rates.pooled_small else []),
         "categories": DataCategory.choices,
     }
     return render(request, "consent/officer_home.html", context)
