@@ -40,7 +40,7 @@ def notices_lock_published() -> list[ConsentNotice]:
         # After waiting for a publication to commit, the rows locked are those
         # of the statement's snapshot, from before it: the notice it published
         # is missing. A new statement sees it; lock again to include it.
-        if published_now.count() == len(published):
+        if published_now.count() <= len(published):
             return sorted(published, key=lambda n: n.version or 0)
 
 

@@ -14,7 +14,7 @@ from django.db import connection, connections
 
 from consent import locks
 from consent.models import ConsentEvent, ConsentNotice, ConsentState
-from consent.services import consent_set_choices, notice_create, notice_publish, subject_for_employee
+from consent.services import consent_grant, consent_set_choices, notice_create, notice_publish, subject_for_employee
 
 ROUNDS = 20
 # A bound on how long one thread waits for the other at the rendezvous; reaching it is a failure, not a pass.
@@ -114,7 +114,11 @@ def _race(meeting: Rendezvous, **work) -> dict:
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_choices_and_publication_at_once_never_deadlock(postgres_only, rendezvous, alice, olivia, notice, allowlist):
+@pytest.mark.parametrize("change", ["choices", "grant"])
+def test_consent_changes_and_publication_at_once_never_deadlock(
+    postgres_only, rendezvous, alice, olivia, notice, allowlist, change
+):
+    """A grant that waited for a publication sees the new version (and is refused as stale), not "no notice"."""
     consent_set_choices(employee=alice, categories=["mouse"], notice_version=notice.version)
     body = {
         "summary": "s",
@@ -130,11 +134,12 @@ def test_choices_and_publication_at_once_never_deadlock(postgres_only, rendezvou
         draft = notice_create(actor=olivia, title=f"round {n}", **body)
         version = ConsentNotice.objects.get(status="published").version
         held = set(ConsentState.objects.get(pk=state.pk).granted)
-        # Swap one category for the other: a withdrawal and a grant, so the notice is needed.
+        # Choices swap one category for the other: a withdrawal and a grant, so the notice is needed.
         wanted = ["clicks"] if "mouse" in held else ["mouse"]
+        service = consent_set_choices if change == "choices" else consent_grant
         outcomes = _race(
             rendezvous(),
-            choices=partial(consent_set_choices, employee=alice, categories=wanted, notice_version=version),
+            choices=partial(service, employee=alice, categories=wanted, notice_version=version),
             publish=partial(notice_publish, actor=olivia, notice=draft),
         )
         assert outcomes["publish"] == "done", f"round {n}: {outcomes['publish']!r}"
@@ -145,6 +150,6 @@ def test_choices_and_publication_at_once_never_deadlock(postgres_only, rendezvou
 
     assert ConsentNotice.objects.get(status="published").version == ROUNDS + 1
     assert ConsentNotice.objects.filter(status="superseded").count() == ROUNDS
-    # Each change that went through is one withdrawal and one grant; a refused one left nothing behind.
+    # Each change that went through is one grant (and, for choices, one withdrawal); a refused one left nothing.
     assert ConsentEvent.objects.filter(kind="granted").count() == 1 + changed
-    assert ConsentEvent.objects.filter(kind="withdrawn").count() == changed
+    assert ConsentEvent.objects.filter(kind="withdrawn").count() == (changed if change == "choices" else 0)
