@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from accounts.permissions import IsEmployee, IsPrivacyOfficer
 from config.errors import NotFound
 from config.schema import ErrorSerializer
-from consent import selectors, services
+from consent import selectors, services, stats
 from consent.models import ConsentEvent, DataCategory
 from consent.receipts import receipt_claims
 
@@ -512,14 +512,14 @@ class ConsentStatsApi(APIView):
 
     @extend_schema(responses={200: OutputSerializer, 403: ErrorSerializer})
     def get(self, request):
-        stats = selectors.consent_stats_for_officer(actor=request.user)
+        rates = stats.consent_stats_for_officer(actor=request.user)
         return Response(
             {
-                "threshold": stats.threshold,
-                "overall": _group_out(stats.overall),
-                "departments": [_group_out(d) for d in stats.departments],
-                "pooled_small": _group_out(stats.pooled_small),
-                "overall_excludes_small": stats.overall_excludes_small,
+                "threshold": rates.threshold,
+                "overall": _group_out(rates.overall),
+                "departments": [_group_out(d) for d in rates.departments],
+                "pooled_small": _group_out(rates.pooled_small),
+                "overall_excludes_small": rates.overall_excludes_small,
             }
         )
 
@@ -538,5 +538,5 @@ class ErasureDeadlinesApi(APIView):
 
     @extend_schema(responses={200: OutputSerializer, 403: ErrorSerializer})
     def get(self, request):
-        deadlines = selectors.erasure_deadlines_for_officer(actor=request.user)
+        deadlines = stats.erasure_deadlines_for_officer(actor=request.user)
         return Response(self.OutputSerializer(deadlines).data)

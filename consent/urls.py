@@ -2,24 +2,24 @@
 
 from django.urls import path
 
-from consent import views
+from consent.views import employee, officer
 
 app_name = "consent"
 
 urlpatterns = [
-    path("portal", views.portal, name="portal"),
-    path("portal/choices", views.portal_choices, name="portal_choices"),
-    path("portal/withdraw", views.portal_withdraw, name="portal_withdraw"),
-    path("portal/review", views.portal_review, name="portal_review"),
-    path("portal/exclusions", views.portal_exclusions, name="portal_exclusions"),
-    path("portal/erasure", views.portal_erasure, name="portal_erasure"),
-    path("portal/receipts/<uuid:receipt_id>", views.portal_receipt, name="portal_receipt"),
-    path("notices/v<int:version>", views.notice_page, name="notice"),
-    path("officer", views.officer_home, name="officer_home"),
-    path("officer/notices/new", views.officer_notice, name="officer_notice_new"),
-    path("officer/notices/<int:notice_id>", views.officer_notice, name="officer_notice"),
-    path("officer/notices/<int:notice_id>/publish", views.officer_notice_publish, name="officer_notice_publish"),
-    path("officer/allowlist", views.officer_allowlist_add, name="officer_allowlist_add"),
-    path("officer/allowlist/<str:app_id>", views.officer_allowlist_update, name="officer_allowlist_update"),
-    path("officer/retention", views.officer_retention, name="officer_retention"),
+    path("portal", employee.portal, name="portal"),
+    path("portal/choices", employee.portal_choices, name="portal_choices"),
+    path("portal/withdraw", employee.portal_withdraw, name="portal_withdraw"),
+    path("portal/review", employee.portal_review, name="portal_review"),
+    path("portal/exclusions", employee.portal_exclusions, name="portal_exclusions"),
+    path("portal/erasure", employee.portal_erasure, name="portal_erasure"),
+    path("portal/receipts/<uuid:receipt_id>", employee.portal_receipt, name="portal_receipt"),
+    path("notices/v<int:version>", employee.notice_page, name="notice"),
+    path("officer", officer.officer_home, name="officer_home"),
+    path("officer/notices/new", officer.officer_notice, name="officer_notice_new"),
+    path("officer/notices/<int:notice_id>", officer.officer_notice, name="officer_notice"),
+    path("officer/notices/<int:notice_id>/publish", officer.officer_notice_publish, name="officer_notice_publish"),
+    path("officer/allowlist", officer.officer_allowlist_add, name="officer_allowlist_add"),
+    path("officer/allowlist/<str:app_id>", officer.officer_allowlist_update, name="officer_allowlist_update"),
+    path("officer/retention", officer.officer_retention, name="officer_retention"),
 ]

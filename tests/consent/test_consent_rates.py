@@ -117,8 +117,8 @@ def test_the_officer_console_shows_rates_with_small_groups_hidden(portal_as, oli
 def test_officers_see_erasure_deadlines_as_counts_only(portal_as, olivia, alice, bob, notice, time_machine):
     from datetime import UTC, datetime, timedelta
 
-    from consent.selectors import erasure_deadlines_for_officer
     from consent.services import erasure_request_create
+    from consent.stats import erasure_deadlines_for_officer
 
     start = datetime(2026, 3, 1, tzinfo=UTC)
     time_machine.move_to(start, tick=False)
@@ -136,7 +136,7 @@ def test_officers_see_erasure_deadlines_as_counts_only(portal_as, olivia, alice,
 
 def test_only_officers_read_erasure_deadlines(alice):
     from config.errors import NotFound
-    from consent.selectors import erasure_deadlines_for_officer
+    from consent.stats import erasure_deadlines_for_officer
 
     with pytest.raises(NotFound):
         erasure_deadlines_for_officer(actor=alice)

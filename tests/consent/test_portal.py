@@ -93,7 +93,7 @@ def test_an_employee_excludes_applications_on_the_portal(portal_as, alice, notic
 
 
 def test_the_portal_links_collection_pages_only_when_they_exist(portal_as, alice, notice, monkeypatch):
-    from consent import views
+    from consent.views import employee as views
 
     monkeypatch.setattr(views, "_optional_url", lambda name: None)
     assert b"Capture devices" not in portal_as(alice).get("/portal").content

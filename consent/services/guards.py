@@ -1,0 +1,32 @@
+"""Preconditions shared by the consent services: who may act, and which data categories exist."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from accounts.models import Role, User
+from config.errors import InvalidInput, NotPermitted
+from consent.models import DataCategory
+
+
+def require_employee(employee: User) -> None:
+    """Only employees have consent of their own to give, change or withdraw."""
+    if not employee.has_role(Role.EMPLOYEE):
+        raise NotPermitted("not_an_employee", "Only employees give or withdraw consent.")
+
+
+def require_officer(actor: User) -> None:
+    """Notices, the allowlist and retention are the privacy officers' to manage."""
+    if not actor.has_role(Role.PRIVACY_OFFICER):
+        raise NotPermitted("not_an_officer", "Only privacy officers manage notices, the allowlist and retention.")
+
+
+def clean_categories(categories: Iterable[str]) -> list[str]:
+    """The categories sorted and deduplicated; at least one, and each a known ``DataCategory``."""
+    cleaned = sorted(set(categories))
+    unknown = [c for c in cleaned if c not in DataCategory.values]
+    if unknown:
+        raise InvalidInput("unknown_category", f"Unknown data categories: {', '.join(unknown)}.")
+    if not cleaned:
+        raise InvalidInput("no_categories", "Name at least one data category.")
+    return cleaned
