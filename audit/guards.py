@@ -95,7 +95,7 @@ def is_test_database(connection) -> bool:
     """A database the test suite made: only the test settings may say so, and only for test-named databases."""
     from django.conf import settings
 
-    if not getattr(settings, "AUDIT_GUARDS_SUSPENDABLE_IN_TESTS", False):
+    if not settings.AUDIT_GUARDS_SUSPENDABLE_IN_TESTS:
         return False
     name = str(connection.settings_dict.get("NAME") or "")
     if connection.vendor == "sqlite":

@@ -12,8 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from accounts.decorators import role_required
-from accounts.models import Role
+from accounts.decorators import auditor_required
 from audit.selectors import EntryFilter, checkpoints_for_actor, entries_for_actor, log_size
 from audit.services import CheckpointRefused, checkpoint_create
 from audit.verification import audit_log_verify
@@ -44,7 +43,7 @@ def _verification(*, size: int, refresh: bool = False) -> dict | None:
     return report
 
 
-@role_required(Role.AUDITOR)
+@auditor_required
 @require_http_methods(["GET", "POST"])
 def console(request):
     if request.method == "POST":

@@ -49,7 +49,7 @@ def _decode_master(text: str, origin: str) -> bytes:
 
 def master_key() -> bytes:
     """The 32-byte master key, read once per process and location."""
-    configured = getattr(settings, "MASTER_KEY", "")
+    configured = settings.MASTER_KEY
     if configured:
         return _decode_master(configured, "MASTER_KEY")
     path = Path(settings.MASTER_KEY_FILE)

@@ -93,14 +93,6 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
     )
 }
-# The audit log's append runs as a prepared statement on PostgreSQL.  Turn
-# this off behind a connection pooler that cannot keep prepared statements
-# (PgBouncer before 1.21 in transaction mode).
-DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_PREPARED_STATEMENTS:
-    # Django turns psycopg's prepared statements off; its own cursors bind on
-    # the client and never prepare, so this only concerns the audit append.
-    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions take the write lock at BEGIN, so concurrent
     # writers queue instead of failing with "database is locked" on upgrade.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
 
 
 @pytest.fixture
@@ -22,9 +21,3 @@ def record():
         return list(AuditEntry.objects.filter(seq__gte=size - n).order_by("seq"))
 
     return append
-
-
-@pytest.fixture
-def postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (set DATABASE_URL)")

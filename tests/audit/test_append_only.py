@@ -56,7 +56,7 @@ def test_checkpoints_and_tree_nodes_are_immutable(record, monkeypatch):
 
 @pytest.mark.django_db
 @pytest.mark.postgres
-def test_postgres_refuses_truncate(record, postgres_only):
+def test_postgres_refuses_truncate(record):
     record(1)
     for table in ("audit_auditentry", "audit_auditcheckpoint", "audit_auditnode"):
         assert "append-only" in _refused(f"TRUNCATE {table}")

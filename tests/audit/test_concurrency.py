@@ -37,7 +37,7 @@ def _writer(number: int, barrier: threading.Barrier, errors: list) -> None:
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_writers_get_gap_free_sequence_numbers(postgres_only):
+def test_concurrent_writers_get_gap_free_sequence_numbers():
     barrier = threading.Barrier(WRITERS)
     errors: list = []
     threads = [threading.Thread(target=_writer, args=(n, barrier, errors)) for n in range(WRITERS)]
@@ -66,7 +66,7 @@ def test_concurrent_writers_get_gap_free_sequence_numbers(postgres_only):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_the_first_writers_race_for_the_head_row(postgres_only):
+def test_the_first_writers_race_for_the_head_row():
     AuditHead.objects.all().delete()  # as after a flush: the head row is made by whoever appends first
     barrier = threading.Barrier(4)
     errors: list = []

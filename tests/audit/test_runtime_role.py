@@ -32,7 +32,7 @@ def _recipe(role: str) -> list[str]:
 
 
 @pytest.fixture
-def runtime_role(postgres_only):
+def runtime_role():
     role = f"consent_app_{uuid.uuid4().hex[:8]}"
     with connection.cursor() as cursor:
         for statement in _recipe(role):

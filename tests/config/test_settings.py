@@ -116,22 +116,6 @@ def test_a_bad_value_stops_the_service_with_a_message_naming_it(tmp_path):
     assert "DEBUG='perhaps' is not a boolean" in result.stderr
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("true", "5"), ("false", "None")])
-def test_prepared_statements_can_be_turned_off_for_poolers(tmp_path, raw, expected):
-    result = _manage(
-        "shell",
-        "-c",
-        "from django.conf import settings; print(settings.DATABASES['default'].get('OPTIONS', {}).get('prepare_threshold'))",
-        env={
-            "DATABASE_URL": "postgres://nobody@127.0.0.1:5432/unused",
-            "DATABASE_PREPARED_STATEMENTS": raw,
-            "VAR_DIR": str(tmp_path),
-        },
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == expected
-
-
 # --- Every setting declared, app code off os.environ, settings without side effects ---
 
 PRODUCT_DIRS = ["accounts", "audit", "consent", "collection", "signing", "config", "bench"]
