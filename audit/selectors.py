@@ -6,10 +6,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import QuerySet
 
-from accounts.models import Role
+from accounts.models import Role, User
 from audit.models import AuditCheckpoint, AuditEntry, AuditHead
+from audit.targets import subject_target
 from audit.tree import StoredTree
 from config.errors import InvalidInput, NotFound, NotPermitted
 
@@ -146,3 +148,21 @@ def consistency_proof_for_actor(*, actor, first: int, second: int | None) -> dic
         "second_root_hash": second_root.hex(),
         "proof": [h.hex() for h in proof],
     }
+
+
+def accesses_for_employee(*, employee: User, limit: int = 100) -> list[AuditEntry]:
+    """Entries about the employee's data by others, newest first: what "who accessed data about you" shows.
+
+    The employee's own actions and consent changes are in their history, not here.
+    """
+    try:
+        pseudonym = employee.subject.pseudonym  # type: ignore[attr-defined]  # reverse one-to-one from consent
+    except ObjectDoesNotExist:
+        return []
+    target = subject_target(pseudonym)
+    return list(
+        AuditEntry.objects.filter(target=target, seq__lt=log_size())
+        .exclude(actor=target)
+        .exclude(action__startswith="consent.")
+        .order_by("-seq")[:limit]
+    )

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsEmployee, IsPrivacyOfficer
+from audit import selectors as audit_selectors
 from config.errors import NotFound
 from config.schema import ErrorSerializer
 from consent import selectors, services, stats
@@ -458,7 +459,9 @@ class MeAccessListApi(APIView):
 
     @extend_schema(responses={200: OutputSerializer(many=True)})
     def get(self, request):
-        return Response(self.OutputSerializer(selectors.accesses_for_employee(employee=request.user), many=True).data)
+        return Response(
+            self.OutputSerializer(audit_selectors.accesses_for_employee(employee=request.user), many=True).data
+        )
 
 
 # --- Aggregates -------------------------------------------------------------------------

@@ -10,8 +10,6 @@ from typing import Any
 from django.db.models import F, QuerySet
 
 from accounts.models import Role, User
-from audit.models import AuditEntry
-from audit.selectors import log_size
 from config.errors import NotFound
 from consent.models import (
     AllowedApplication,
@@ -208,17 +206,3 @@ def erasure_requests_for_employee(*, employee: User) -> QuerySet[ErasureRequest]
     if subject is None:
         return ErasureRequest.objects.none()
     return ErasureRequest.objects.filter(subject=subject).order_by("-requested_at")
-
-
-def accesses_for_employee(*, employee: User, limit: int = 100) -> list[AuditEntry]:
-    """Audit entries about the employee's subject by others; their own actions and consent changes are in the history."""
-    subject = _own_subject(employee)
-    if subject is None:
-        return []
-    label = f"subject:{subject.pseudonym}"
-    return list(
-        AuditEntry.objects.filter(target=label, seq__lt=log_size())
-        .exclude(actor=label)
-        .exclude(action__startswith="consent.")
-        .order_by("-seq")[:limit]
-    )

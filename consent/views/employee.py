@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from audit import selectors as audit_selectors
 from config.errors import InvalidInput
 from consent import selectors, services
 from consent.forms import ChoicesForm, ExclusionsForm, ReviewForm, WithdrawForm
@@ -67,7 +68,7 @@ def portal(request: HttpRequest) -> HttpResponse:
         "other_excluded": [a for a in overview.excluded_apps if a not in listed],
         "history": selectors.consent_history_for_employee(employee=employee)[:200],
         "erasure_requests": selectors.erasure_requests_for_employee(employee=employee),
-        "accesses": selectors.accesses_for_employee(employee=employee, limit=50),
+        "accesses": audit_selectors.accesses_for_employee(employee=employee, limit=50),
         "devices_url": _optional_url("collection:devices"),
         "my_data_url": _optional_url("collection:my_data"),
         "category_labels": CATEGORY_LABELS,
