@@ -12,7 +12,9 @@ from django.db import transaction
 
 from accounts.models import ApiToken, Role, User, UserRole
 from accounts.throttling import LoginBlocked, check_login_allowed, record_login_failure
+from audit.actions import AuditAction
 from audit.services import audit_record
+from audit.targets import user_target
 from config.errors import Conflict, InvalidInput, NotAuthenticated, NotPermitted, RateLimited
 
 # Who changes accounts: an administrator, or the system itself (operator
@@ -76,8 +78,8 @@ def user_create(
         UserRole.objects.bulk_create([UserRole(user=user, role=r) for r in role_list])
         audit_record(
             actor=actor,
-            action="account.create",
-            target=f"user:{user.username}",
+            action=AuditAction.ACCOUNT_CREATE,
+            target=user_target(user.username),
             detail={"roles": role_list, "department": department},
         )
     return user
@@ -100,8 +102,8 @@ def user_set_roles(*, actor: Actor, user: User, roles: Iterable[str]) -> User:
         if before != role_list:
             audit_record(
                 actor=actor,
-                action="account.roles",
-                target=f"user:{user.username}",
+                action=AuditAction.ACCOUNT_ROLES,
+                target=user_target(user.username),
                 detail={"old": before, "new": role_list},
             )
     user.forget_roles()
@@ -118,8 +120,8 @@ def user_set_active(*, actor: Actor, user: User, active: bool) -> User:
             ApiToken.objects.filter(user=user).delete()
         audit_record(
             actor=actor,
-            action="account.enable" if active else "account.disable",
-            target=f"user:{user.username}",
+            action=AuditAction.ACCOUNT_ENABLE if active else AuditAction.ACCOUNT_DISABLE,
+            target=user_target(user.username),
             detail={},
         )
     user.is_active = active

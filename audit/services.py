@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 import rfc8785
@@ -38,6 +37,8 @@ from audit.actions import AuditAction
 from audit.merkle import hash_leaf
 from audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from audit.selectors import log_size
+from audit.targets import user_target
+from audit.timestamps import rfc3339
 from audit.tree import StoredTree, tree_sync
 from signing.keyring import Purpose, b64url, keyring
 
@@ -54,13 +55,8 @@ def actor_label(actor: Any) -> str:
         return actor
     username = getattr(actor, "username", None)
     if username:
-        return f"user:{username}"
+        return user_target(username)
     raise TypeError(f"Cannot label audit actor {actor!r}")
-
-
-def format_ts(moment: datetime) -> str:
-    """RFC 3339 UTC with microseconds and a ``Z`` suffix."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def leaf_parts(*, actor: str, action: str, target: str, detail: dict, ts: str) -> tuple[str, str]:
@@ -143,7 +139,7 @@ def audit_record(
         raise ValueError("An audit entry needs an action and a target.")
     moment = timezone.now()
     # Everything but the number is encoded before the head row is locked.
-    prefix, suffix = leaf_parts(actor=label, action=action, target=target, detail=detail, ts=format_ts(moment))
+    prefix, suffix = leaf_parts(actor=label, action=action, target=target, detail=detail, ts=rfc3339(moment))
     _check_storable(label, action, target, prefix)
     connection = transaction.get_connection()
     stored_ts = connection.ops.adapt_datetimefield_value(moment)
@@ -188,7 +184,7 @@ def checkpoint_create(*, only_if_grown: bool = False) -> AuditCheckpoint:
         "origin": settings.SERVICE_ORIGIN,
         "size": size,
         "root_hash": tree.root(size).hex(),
-        "timestamp": format_ts(now),
+        "timestamp": rfc3339(now),
         "kid": key.kid,
     }
     signature = b64url(key.sign(rfc8785.dumps(body)))

@@ -13,11 +13,9 @@ Reads every entry once and checks, naming the first bad entry:
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from dataclasses import dataclass, field
-from datetime import UTC
 
 from cryptography.exceptions import InvalidSignature
 from django.utils import timezone
@@ -26,9 +24,9 @@ from audit import merkle, tree
 from audit.canonical import canonical_json
 from audit.models import AuditCheckpoint, AuditEntry, AuditNode
 from audit.selectors import log_size
-from audit.services import format_ts
+from audit.timestamps import rfc3339
 from audit.verify import ENTRY_KEYS, RFC3339
-from signing.keyring import Purpose, keyring
+from signing.keyring import Purpose, b64url_decode, keyring
 
 _CHUNK = 5000
 
@@ -69,7 +67,7 @@ def _row_problem(seq, ts, actor, action, target, detail, leaf: str, stored_hash:
         return f"its leaf says seq {entry['seq']}"
     if not isinstance(entry["ts"], str) or not RFC3339.match(entry["ts"]):
         return "its leaf's ts is not RFC 3339"
-    columns = {"ts": format_ts(ts), "actor": actor, "action": action, "target": target, "detail": detail}
+    columns = {"ts": rfc3339(ts), "actor": actor, "action": action, "target": target, "detail": detail}
     for name, value in columns.items():
         if entry[name] != value:
             return f"its {name} column differs from its leaf"
@@ -81,7 +79,7 @@ def _row_problem(seq, ts, actor, action, target, detail, leaf: str, stored_hash:
 def audit_log_verify() -> VerificationReport:
     """Verify everything stored; see the module docstring."""
     started = time.monotonic()
-    report = VerificationReport(size=log_size(), checked_at=timezone.now().astimezone(UTC).isoformat())
+    report = VerificationReport(size=log_size(), checked_at=rfc3339(timezone.now()))
     checkpoints = list(AuditCheckpoint.objects.order_by("size", "id"))
     ring = keyring(Purpose.AUDIT)
     for cp in checkpoints:
@@ -90,7 +88,7 @@ def audit_log_verify() -> VerificationReport:
             report.fail(f"checkpoint {cp.pk}: signing key {cp.kid} is unknown")
             continue
         try:
-            key.public_key.verify(_b64url_decode(cp.signature), canonical_json(cp.body()))
+            key.public_key.verify(b64url_decode(cp.signature), canonical_json(cp.body()))
         except (InvalidSignature, ValueError):
             report.fail(f"checkpoint {cp.pk} (size {cp.size}): the signature does not verify")
     targets: dict[int, list[AuditCheckpoint]] = {}
@@ -153,7 +151,3 @@ def audit_log_verify() -> VerificationReport:
             report.first_bad_seq = blocks[0] << lowest
     report.seconds = round(time.monotonic() - started, 3)
     return report
-
-
-def _b64url_decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -9,7 +9,6 @@ SHA-256 over the whole file.  Needs no database.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import os
@@ -21,14 +20,11 @@ from itertools import islice
 from pathlib import Path
 
 from bench import Figure
+from signing.keyring import b64url
 
 ENTRIES = int(os.environ.get("AUDIT_BENCH_ENTRIES", "1000000"))
 TARGET = 300_000.0
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def _write_export(path: Path) -> None:
@@ -66,11 +62,9 @@ def _sign(export: Path, folder: Path) -> tuple[Path, Path]:
         "timestamp": "2026-11-23T00:00:00.000000Z",
         "kid": "audit-bench",
     }
-    checkpoint = {**body, "signature": _b64url(key.sign(canonical_json(body)))}
+    checkpoint = {**body, "signature": b64url(key.sign(canonical_json(body)))}
     jwks = {
-        "keys": [
-            {"kty": "OKP", "crv": "Ed25519", "x": _b64url(raw), "kid": "audit-bench", "use": "sig", "alg": "EdDSA"}
-        ]
+        "keys": [{"kty": "OKP", "crv": "Ed25519", "x": b64url(raw), "kid": "audit-bench", "use": "sig", "alg": "EdDSA"}]
     }
     (folder / "cp.json").write_text(json.dumps(checkpoint))
     (folder / "jwks.json").write_text(json.dumps(jwks))

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsEmployee
+from audit.timestamps import rfc3339
 from collection.authentication import (
     CaptureTokenAuthentication,
     DeviceSecretAuthentication,
@@ -100,7 +101,7 @@ class TokenCreateApi(APIView):
         return Response(
             {
                 "token": issued.token,
-                "expires_at": issued.expires_at.isoformat().replace("+00:00", "Z"),
+                "expires_at": rfc3339(issued.expires_at),
                 "policy": {"categories": issued.categories, "apps": issued.apps},
             },
             status=status.HTTP_201_CREATED,

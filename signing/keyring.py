@@ -44,7 +44,13 @@ class Purpose(StrEnum):
 
 
 def b64url(data: bytes) -> str:
+    """Unpadded base64url (RFC 7515 §2), as JOSE writes keys and signatures."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    """The inverse of ``b64url``; raises ``binascii.Error`` on malformed input."""
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
+from audit.actions import AuditAction
 from audit.services import audit_record
 from signing.keyring import Purpose, SigningKey, keyring
 
@@ -21,7 +22,7 @@ def signing_key_rotate(*, actor: Any, purpose: Purpose | str) -> SigningKey:
     def record(new_kid: str, old_kid: str) -> None:
         audit_record(
             actor=actor,
-            action="key.rotate",
+            action=AuditAction.KEY_ROTATE,
             target=f"key:{purpose.value}",
             detail={"purpose": purpose.value, "new_kid": new_kid, "previous_kid": old_kid},
         )

@@ -16,9 +16,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from audit.actions import AuditAction
 from audit.services import audit_record
+from audit.targets import subject_target
 from collection.models import Device, Platform
-from collection.services._subjects import _require_employee, _subject_label
+from collection.services._subjects import _require_employee
 from collection.tokens import token_sign
 from config.errors import InvalidInput, NotFound, NotPermitted
 from consent.selectors import capture_policy_for_subject, consent_state_for_subject
@@ -40,9 +42,9 @@ def device_enroll(*, employee: User, name: str, platform: str) -> tuple[Device, 
             employee=employee, name=name[:100], platform=platform, secret_digest=Device.digest_of(secret)
         )
         audit_record(
-            actor=_subject_label(subject),
-            action="device.enroll",
-            target=_subject_label(subject),
+            actor=subject_target(subject.pseudonym),
+            action=AuditAction.DEVICE_ENROLL,
+            target=subject_target(subject.pseudonym),
             detail={"device_id": str(device.pk), "platform": platform},
         )
     return device, secret
@@ -60,9 +62,9 @@ def device_revoke(*, employee: User, device: Device) -> Device:
         locked.save(update_fields=["revoked_at"])
         subject = subject_for_employee(employee)
         audit_record(
-            actor=_subject_label(subject),
-            action="device.revoke",
-            target=_subject_label(subject),
+            actor=subject_target(subject.pseudonym),
+            action=AuditAction.DEVICE_REVOKE,
+            target=subject_target(subject.pseudonym),
             detail={"device_id": str(locked.pk)},
         )
     return locked

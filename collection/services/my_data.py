@@ -6,7 +6,7 @@ Both are audited, and the audit entry commits before anything is served.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -15,17 +15,20 @@ from django.db.models import Max, Min, Sum
 from django.utils import timezone
 
 from accounts.models import User
+from audit.actions import AuditAction
 from audit.services import audit_record
+from audit.targets import subject_target
+from audit.timestamps import rfc3339
 from collection import crypto
 from collection.models import EventChunk, SubjectKey
 from collection.schema import SCHEMA, decode_events
-from collection.services._subjects import _require_employee, _subject_label
+from collection.services._subjects import _require_employee
 from consent.models import Subject
 from consent.services import subject_for_employee
 
 
 def _format(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
+    return rfc3339(moment) if moment else None
 
 
 def my_data_summary(*, employee: User) -> dict[str, Any]:
@@ -44,9 +47,9 @@ def my_data_summary(*, employee: User) -> dict[str, Any]:
         )
         total = sum(r["events"] for r in rows)
         audit_record(
-            actor=_subject_label(subject),
-            action="collection.summary_view",
-            target=_subject_label(subject),
+            actor=subject_target(subject.pseudonym),
+            action=AuditAction.DATA_SUMMARY_VIEW,
+            target=subject_target(subject.pseudonym),
             detail={"events": total},
         )
     per_category: dict[str, int] = {}
@@ -81,9 +84,9 @@ def my_data_export(*, employee: User) -> Iterator[bytes]:
         subject = subject_for_employee(employee)
         stats = EventChunk.objects.filter(subject=subject).aggregate(events=Sum("count"))
         audit_record(
-            actor=_subject_label(subject),
-            action="collection.data_export",
-            target=_subject_label(subject),
+            actor=subject_target(subject.pseudonym),
+            action=AuditAction.DATA_EXPORT,
+            target=subject_target(subject.pseudonym),
             detail={"events": stats["events"] or 0},
         )
     return _export_lines(subject)

@@ -13,10 +13,11 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
+from audit.actions import AuditAction
 from audit.services import audit_record
+from audit.targets import subject_target
 from collection import crypto
 from collection.models import Batch, EventChunk, SubjectKey
-from collection.services._subjects import _subject_label
 from consent.models import Subject
 
 
@@ -43,8 +44,8 @@ def subject_key_destroy(*, subject: Subject, actor: Any = "system", reason: str 
         keys = SubjectKey.objects.filter(subject=subject).delete()[0]
         audit_record(
             actor=actor,
-            action="collection.erase.key_destroyed",
-            target=_subject_label(subject),
+            action=AuditAction.ERASURE_KEY_DESTROYED,
+            target=subject_target(subject.pseudonym),
             detail={"keys_destroyed": keys, "reason": reason},
         )
     return {"keys_destroyed": keys}
@@ -65,8 +66,8 @@ def subject_ciphertext_delete(
         outcome: dict[str, Any] = {"chunks": deleted, "events": events, "batches": batches}
         audit_record(
             actor=actor,
-            action="collection.erase.ciphertext_deleted",
-            target=_subject_label(subject),
+            action=AuditAction.ERASURE_CIPHERTEXT_DELETED,
+            target=subject_target(subject.pseudonym),
             detail={**outcome, "categories": categories or [], "reason": reason},
         )
     return outcome

@@ -13,6 +13,7 @@ from typing import Any
 from django.db import transaction
 
 from accounts.models import User
+from audit.actions import AuditAction
 from audit.services import audit_record
 from config.errors import Conflict, InvalidInput
 from consent import locks
@@ -60,7 +61,7 @@ def allowlist_add(*, actor: User, app_id: str, display_name: str, categories: It
         app = AllowedApplication.objects.create(app_id=app_id, display_name=name, categories=wanted)
         audit_record(
             actor=actor,
-            action="allowlist.added",
+            action=AuditAction.ALLOWLIST_ADDED,
             target=f"app:{app_id}",
             detail={"old": None, "new": _app_snapshot(app)},
         )
@@ -85,7 +86,7 @@ def allowlist_update(
         app.save()
         audit_record(
             actor=actor,
-            action="allowlist.updated",
+            action=AuditAction.ALLOWLIST_UPDATED,
             target=f"app:{app.app_id}",
             detail={"old": old, "new": _app_snapshot(app)},
         )
@@ -100,7 +101,10 @@ def allowlist_remove(*, actor: User, app: AllowedApplication) -> None:
         old = _app_snapshot(app)
         app.delete()
         audit_record(
-            actor=actor, action="allowlist.removed", target=f"app:{old['app_id']}", detail={"old": old, "new": None}
+            actor=actor,
+            action=AuditAction.ALLOWLIST_REMOVED,
+            target=f"app:{old['app_id']}",
+            detail={"old": old, "new": None},
         )
 
 
@@ -131,5 +135,7 @@ def retention_set(*, actor: User, rules: dict[str, Any]) -> list[RetentionRule]:
                 rule.max_age_days = days
                 rule.save()
         new = dict(RetentionRule.objects.values_list("category", "max_age_days"))
-        audit_record(actor=actor, action="retention.changed", target="retention", detail={"old": old, "new": new})
+        audit_record(
+            actor=actor, action=AuditAction.RETENTION_CHANGED, target="retention", detail={"old": old, "new": new}
+        )
     return list(RetentionRule.objects.all())

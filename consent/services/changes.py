@@ -17,7 +17,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from audit.actions import AuditAction
 from audit.services import audit_record
+from audit.targets import subject_target
 from config.errors import Conflict, InvalidInput
 from consent import locks
 from consent import state as consent_state
@@ -80,9 +82,9 @@ def consent_event_append(
     )
     audit_record(
         # The employee acts under their pseudonym; a system change (a new notice) names its cause.
-        actor=actor if actor is not None else f"subject:{subject.pseudonym}",
-        action=f"consent.{kind}",
-        target=f"subject:{subject.pseudonym}",
+        actor=actor if actor is not None else subject_target(subject.pseudonym),
+        action=AuditAction(f"consent.{kind}"),
+        target=subject_target(subject.pseudonym),
         detail={
             "event_id": str(event.id),
             "categories": event.categories,

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from accounts.guards import require_role
 from accounts.models import Role, User
-from config.errors import InvalidInput, NotPermitted
+from config.errors import InvalidInput
 from consent.models import DataCategory
 
 
 def require_employee(employee: User) -> None:
     """Only employees have consent of their own to give, change or withdraw."""
-    if not employee.has_role(Role.EMPLOYEE):
-        raise NotPermitted("not_an_employee", "Only employees give or withdraw consent.")
+    require_role(employee, Role.EMPLOYEE, code="not_an_employee", message="Only employees give or withdraw consent.")
 
 
 def require_officer(actor: User) -> None:
     """Notices, the allowlist and retention are the privacy officers' to manage."""
-    if not actor.has_role(Role.PRIVACY_OFFICER):
-        raise NotPermitted("not_an_officer", "Only privacy officers manage notices, the allowlist and retention.")
+    require_role(
+        actor,
+        Role.PRIVACY_OFFICER,
+        code="not_an_officer",
+        message="Only privacy officers manage notices, the allowlist and retention.",
+    )
 
 
 def clean_categories(categories: Iterable[str]) -> list[str]:

@@ -15,6 +15,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import User
+from audit.actions import AuditAction
 from audit.services import audit_record
 from config.errors import Conflict, InvalidInput
 from consent import locks
@@ -87,7 +88,7 @@ def notice_create(*, actor: User, **fields: Any) -> ConsentNotice:
         notice = ConsentNotice.objects.create(created_by=actor, **cleaned)
         audit_record(
             actor=actor,
-            action="notice.created",
+            action=AuditAction.NOTICE_CREATED,
             target=f"notice:{notice.pk}",
             detail={"old": None, "new": _notice_snapshot(notice)},
         )
@@ -111,7 +112,7 @@ def notice_update(*, actor: User, notice: ConsentNotice, **fields: Any) -> Conse
         notice.save()
         audit_record(
             actor=actor,
-            action="notice.updated",
+            action=AuditAction.NOTICE_UPDATED,
             target=f"notice:{notice.pk}",
             detail={"old": old, "new": _notice_snapshot(notice)},
         )
@@ -156,7 +157,7 @@ def notice_publish(*, actor: User, notice: ConsentNotice) -> ConsentNotice:
         notice.save()
         audit_record(
             actor=actor,
-            action="notice.published",
+            action=AuditAction.NOTICE_PUBLISHED,
             target=f"notice:{notice.pk}",
             detail={"old": old, "new": _notice_snapshot(notice), "superseded_versions": [p.version for p in previous]},
         )
