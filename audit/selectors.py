@@ -156,7 +156,7 @@ def accesses_for_employee(*, employee: User, limit: int = 100) -> list[AuditEntr
     The employee's own actions and consent changes are in their history, not here.
     """
     try:
-        pseudonym = employee.subject.pseudonym  # type: ignore[attr-defined]  # reverse one-to-one from consent
+        pseudonym = employee.subject.pseudonym  # the reverse one-to-one from consent.Subject
     except ObjectDoesNotExist:
         return []
     target = subject_target(pseudonym)

@@ -30,7 +30,7 @@ from typing import Any
 
 import rfc8785
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from audit.actions import AuditAction
@@ -99,7 +99,13 @@ def _take_seq(cursor) -> int:
 _NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
-_FIELD_LIMITS = {name: AuditEntry._meta.get_field(name).max_length for name in ("actor", "action", "target")}
+def _max_length(name: str) -> int:
+    field = AuditEntry._meta.get_field(name)
+    assert isinstance(field, models.CharField) and field.max_length is not None
+    return field.max_length
+
+
+_FIELD_LIMITS = {name: _max_length(name) for name in ("actor", "action", "target")}
 
 
 def _check_storable(actor: str, action: str, target: str, prefix: str) -> None:
@@ -180,7 +186,7 @@ def checkpoint_create(*, only_if_grown: bool = False) -> AuditCheckpoint:
             raise CheckpointRefused(f"the stored log no longer matches checkpoint {previous.pk} (size {previous.size})")
     key = keyring(Purpose.AUDIT).current()
     now = timezone.now()
-    body = {
+    body: dict[str, Any] = {
         "origin": settings.SERVICE_ORIGIN,
         "size": size,
         "root_hash": tree.root(size).hex(),

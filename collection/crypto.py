@@ -90,7 +90,7 @@ def new_wrapped_data_key(pseudonym: str) -> bytes:
     return nonce + AESGCM(master_key()).encrypt(nonce, AESGCM.generate_key(bit_length=256), _subject_aad(pseudonym))
 
 
-def unwrap_data_key(wrapped: bytes, pseudonym: str) -> bytes:
+def unwrap_data_key(wrapped: bytes | memoryview, pseudonym: str) -> bytes:
     wrapped = bytes(wrapped)
     return AESGCM(master_key()).decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], _subject_aad(pseudonym))
 
@@ -101,5 +101,5 @@ def encrypt_chunk(data_key: bytes, plaintext: bytes, aad: bytes) -> tuple[bytes,
     return nonce, AESGCM(data_key).encrypt(nonce, plaintext, aad)
 
 
-def decrypt_chunk(data_key: bytes, nonce: bytes, ciphertext: bytes, aad: bytes) -> bytes:
+def decrypt_chunk(data_key: bytes, nonce: bytes | memoryview, ciphertext: bytes | memoryview, aad: bytes) -> bytes:
     return AESGCM(data_key).decrypt(bytes(nonce), bytes(ciphertext), aad)
