@@ -13,16 +13,16 @@ need:
 4. allowlist entries and retention rules: ``allowed_application_lock``,
    ``retention_rules_lock``;
 5. the audit log's head row, always last: ``audit.services.audit_record``
-   takes it (or, on PostgreSQL, the numbering round after commit does), so
-   call ``audit_record`` only after taking every other lock.
+   takes it and holds it until the transaction ends, so call
+   ``audit_record`` only after taking every other lock.
 
 A service that will need an earlier lock later takes it up front instead:
 ``consent_set_choices`` locks the current notice before the employee's state,
 because the grant it may make needs the notice.
 
-Outside this app, the collection upload holds one consent state
-(``collection.services``) while it stores a batch; it takes no notice lock,
-so it fits this order.
+Outside this app, the collection upload holds one consent state while it
+stores a batch (``consent_epoch_lock``); it takes no notice lock and writes
+no audit entry, so it fits this order.
 """
 
 from __future__ import annotations
@@ -64,6 +64,16 @@ def consent_state_lock(subject: Subject) -> ConsentState:
     """Lock the subject's consent state, created empty on first need, and return it."""
     ConsentState.objects.get_or_create(subject=subject)
     return ConsentState.objects.select_for_update().get(subject=subject)
+
+
+def consent_epoch_lock(subject_id: int) -> tuple[int, dict] | None:
+    """Lock the subject's consent state if it exists; (epoch, granted), or None if it was never set.
+
+    The upload's hot path: one query, nothing created.
+    """
+    return (
+        ConsentState.objects.select_for_update().filter(subject_id=subject_id).values_list("epoch", "granted").first()
+    )
 
 
 def consent_states_lock_all() -> QuerySet[ConsentState]:

@@ -24,7 +24,8 @@ from collection.schema import MAX_EVENTS, BatchInvalid, decode_batch, encode_eve
 from collection.services.storage import data_key_for_update
 from collection.tokens import CaptureClaims
 from config.errors import ApplicationError, Conflict, InvalidInput, NotPermitted, TooLarge, Unavailable
-from consent.models import ConsentState, Subject
+from consent.locks import consent_epoch_lock
+from consent.models import Subject
 from consent.selectors import capture_policy_for_subject, consent_state_for_subject
 
 
@@ -127,12 +128,7 @@ def batch_ingest(*, claims: CaptureClaims, subject_id: int, body: bytes) -> Inge
             # it too: one that committed since the check above refuses this
             # batch here, and one that comes later waits, so its erasure sees
             # everything stored before it.
-            current = (
-                ConsentState.objects.select_for_update()
-                .filter(subject_id=subject.pk)
-                .values_list("epoch", "granted")
-                .first()
-            )
+            current = consent_epoch_lock(subject.pk)
             if current is None or current[0] != claims.epoch:
                 raise _consent_refusal(withdrawn=not (current and current[1]))
             stored = Batch.objects.create(
