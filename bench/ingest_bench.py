@@ -58,14 +58,14 @@ def _prepare(clients: int) -> list[tuple[str, str]]:
     """Consenting employees with one device and a token each; returns (token, device_id)."""
     from django.utils import timezone
 
-    from accounts.services import user_create
+    from accounts.factories import UserFactory
     from collection.models import Device
     from collection.services import device_enroll, token_issue
     from consent.models import AllowedApplication, ConsentNotice, RetentionRule
     from consent.services import consent_grant
 
     run = uuid.uuid4().hex[:6]
-    officer = user_create(actor="system:bench", username=f"bench-officer-{run}", roles=["privacy_officer"])
+    officer = UserFactory(actor="system:bench", username=f"bench-officer-{run}", officer=True)
     notice = ConsentNotice.objects.filter(status="published").order_by("-version").first()
     if notice is None:
         notice = ConsentNotice.objects.create(
@@ -95,7 +95,7 @@ def _prepare(clients: int) -> list[tuple[str, str]]:
         RetentionRule.objects.get_or_create(category=category, defaults={"max_age_days": 30})
     out = []
     for number in range(clients):
-        employee = user_create(actor="system:bench", username=f"bench-{run}-{number}", roles=["employee"])
+        employee = UserFactory(actor="system:bench", username=f"bench-{run}-{number}", employee=True)
         consent_grant(employee=employee, categories=CATEGORIES, notice_version=notice.version)
         device, _ = device_enroll(employee=employee, name="bench", platform="linux")
         issued = token_issue(device=Device.objects.select_related("employee").get(pk=device.pk))
