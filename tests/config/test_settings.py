@@ -134,7 +134,7 @@ def test_prepared_statements_can_be_turned_off_for_poolers(tmp_path, raw, expect
 
 # --- Every setting declared, app code off os.environ, settings without side effects ---
 
-PRODUCT_DIRS = ["accounts", "audit", "consent", "collection", "signing", "config", "bench"]
+PRODUCT_DIRS = ["accounts", "audit", "consent", "collection", "erasure", "signing", "config", "bench"]
 
 
 def _declared_settings() -> set[str]:
