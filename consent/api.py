@@ -20,6 +20,8 @@ from config.schema import ErrorSerializer
 from consent import selectors, services, stats
 from consent.models import ConsentEvent, DataCategory
 from consent.receipts import receipt_claims
+from erasure import selectors as erasure_selectors
+from erasure import services as erasure_services
 
 ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
 
@@ -316,7 +318,7 @@ class MeApi(APIView):
                 "current_notice_version": overview.notice.version if overview.notice else None,
                 "needs_review": overview.needs_review,
                 "erasure_requests": ErasureRequestOutputSerializer(
-                    selectors.erasure_requests_for_employee(employee=request.user), many=True
+                    erasure_selectors.erasure_requests_for_employee(employee=request.user), many=True
                 ).data,
             }
         )
@@ -357,12 +359,15 @@ class MeWithdrawalCreateApi(APIView):
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        event = services.consent_withdraw(
-            employee=request.user,
-            categories=data.validated_data.get("categories"),
-            erase=data.validated_data["erase"],
-            channel=ConsentEvent.Channel.API,
-        )
+        categories = data.validated_data.get("categories")
+        if data.validated_data["erase"]:
+            event, _ = erasure_services.consent_withdraw_with_erasure(
+                employee=request.user, categories=categories, channel=ConsentEvent.Channel.API
+            )
+        else:
+            event = services.consent_withdraw(
+                employee=request.user, categories=categories, channel=ConsentEvent.Channel.API
+            )
         return _event_response(event)
 
 
@@ -431,7 +436,7 @@ class MeErasureRequestListCreateApi(APIView):
     def get(self, request):
         return Response(
             ErasureRequestOutputSerializer(
-                selectors.erasure_requests_for_employee(employee=request.user), many=True
+                erasure_selectors.erasure_requests_for_employee(employee=request.user), many=True
             ).data
         )
 
@@ -439,7 +444,7 @@ class MeErasureRequestListCreateApi(APIView):
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        erasure = services.erasure_request_create(
+        erasure = erasure_services.erasure_request_create(
             employee=request.user, categories=data.validated_data.get("categories"), channel=ConsentEvent.Channel.API
         )
         return Response(ErasureRequestOutputSerializer(erasure).data, status=status.HTTP_201_CREATED)
@@ -541,5 +546,5 @@ class ErasureDeadlinesApi(APIView):
 
     @extend_schema(responses={200: OutputSerializer, 403: ErrorSerializer})
     def get(self, request):
-        deadlines = stats.erasure_deadlines_for_officer(actor=request.user)
+        deadlines = erasure_selectors.erasure_deadlines_for_officer(actor=request.user)
         return Response(self.OutputSerializer(deadlines).data)

@@ -17,7 +17,6 @@ from consent.models import (
     ConsentNotice,
     ConsentReceipt,
     ConsentState,
-    ErasureRequest,
     RetentionRule,
     Subject,
 )
@@ -199,10 +198,3 @@ def receipt_for_employee(*, employee: User, receipt_id: Any) -> ConsentReceipt:
     if receipt is None:
         raise NotFound("not_found", "No such receipt.")
     return receipt
-
-
-def erasure_requests_for_employee(*, employee: User) -> QuerySet[ErasureRequest]:
-    subject = _own_subject(employee)
-    if subject is None:
-        return ErasureRequest.objects.none()
-    return ErasureRequest.objects.filter(subject=subject).order_by("-requested_at")

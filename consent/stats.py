@@ -1,23 +1,20 @@
-"""Aggregate figures for privacy officers: consent rates and erasure deadlines, never an individual.
+"""Aggregate figures for privacy officers: consent rates, never an individual.
 
 Consent rates are suppressed below a group threshold (``CONSENT_STATS_MIN_GROUP``)
 so no one's choice can be read off a small department or recovered by
-subtraction; erasure deadlines are counts only.
+subtraction.  Erasure deadlines, counts only too, are in ``erasure.selectors``.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F
-from django.utils import timezone
 
 from accounts.models import Role, User
 from config.errors import NotFound
-from consent.models import ConsentState, DataCategory, ErasureRequest
+from consent.models import ConsentState, DataCategory
 
 FEWER_THAN = "fewer than {k}"
 
@@ -109,32 +106,4 @@ def consent_stats_for_officer(*, actor: User) -> ConsentStats:
         excludes = False
     return ConsentStats(
         threshold=k, overall=overall, departments=departments, pooled_small=pooled, overall_excludes_small=excludes
-    )
-
-
-@dataclass(frozen=True)
-class ErasureDeadlines:
-    """Counts only: which employee asked is nobody's business but theirs."""
-
-    pending: int
-    overdue: int
-    next_due: datetime | None
-    done_last_30_days: int
-    late_last_30_days: int
-
-
-def erasure_deadlines_for_officer(*, actor: User, now: datetime | None = None) -> ErasureDeadlines:
-    """How the erasure requests stand against their deadlines, for privacy officers."""
-    if not actor.has_role(Role.PRIVACY_OFFICER):
-        raise NotFound()
-    now = now or timezone.now()
-    requests = ErasureRequest.objects.all()
-    pending = requests.filter(status=ErasureRequest.Status.PENDING)
-    done = requests.filter(status=ErasureRequest.Status.DONE, completed_at__gte=now - timedelta(days=30))
-    return ErasureDeadlines(
-        pending=pending.count(),
-        overdue=pending.filter(due_at__lt=now).count(),
-        next_due=pending.order_by("due_at").values_list("due_at", flat=True).first(),
-        done_last_30_days=done.count(),
-        late_last_30_days=done.filter(completed_at__gt=F("due_at")).count(),
     )

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "audit",
     "consent",
     "collection",
+    "erasure",
 ]
 
 MIDDLEWARE = [
@@ -161,11 +162,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": timedelta(seconds=env_int("AUDIT_CHECKPOINT_INTERVAL_SECONDS", 300, minimum=10)),
     },
     "erasure-requests": {
-        "task": "collection.tasks.process_erasures_task",
+        "task": "erasure.tasks.process_erasures_task",
         "schedule": timedelta(seconds=env_int("ERASURE_SWEEP_INTERVAL_SECONDS", 60, minimum=5)),
     },
     "retention": {
-        "task": "collection.tasks.enforce_retention_task",
+        "task": "erasure.tasks.enforce_retention_task",
         "schedule": crontab(minute=17),
     },
 }
@@ -178,7 +179,7 @@ CONSENT_JURISDICTION = env_str("CONSENT_JURISDICTION", "EU")
 # Consent-rate reports hide any group smaller than this, so nobody's choice
 # can be inferred from an aggregate.  A privacy rule, not a deployment knob.
 CONSENT_STATS_MIN_GROUP = 5
-# Days an erasure request may take before it is overdue (read by consent.services).
+# Days an erasure request may take before it is overdue (read by erasure.services).
 ERASURE_DUE_DAYS = env_int("ERASURE_DUE_DAYS", 30, minimum=1)
 
 # --- Audit ------------------------------------------------------------------

@@ -3,13 +3,13 @@
 - ``changes``: an employee's grants, withdrawals, exclusions and choices;
 - ``notices``: drafting and publishing consent notices;
 - ``capture_rules``: the application allowlist and retention rules;
-- ``erasure``: erasure requests (carried out by ``collection.erasure``);
 - ``subjects``: the pseudonymous subject behind an employee;
 - ``guards``: preconditions the others share.
 
 Locks are taken through ``consent.locks``, in the order stated there.  The
 public services are re-exported here, so callers write
-``from consent.services import consent_grant``.
+``from consent.services import consent_grant``.  Erasure requests are the
+erasure app's (``erasure.services``), which builds on these.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from consent.services.changes import (
     consent_set_exclusions,
     consent_withdraw,
 )
-from consent.services.erasure import erasure_request_complete, erasure_request_create
 from consent.services.notices import notice_create, notice_publish, notice_update
 from consent.services.subjects import subject_for_employee
 
@@ -33,8 +32,6 @@ __all__ = [
     "consent_set_choices",
     "consent_set_exclusions",
     "consent_withdraw",
-    "erasure_request_complete",
-    "erasure_request_create",
     "notice_create",
     "notice_publish",
     "notice_update",

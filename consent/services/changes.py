@@ -23,9 +23,8 @@ from audit.targets import subject_target
 from config.errors import Conflict, InvalidInput
 from consent import locks
 from consent import state as consent_state
-from consent.models import ConsentEvent, ConsentNotice, ConsentState, ErasureRequest, Subject
+from consent.models import ConsentEvent, ConsentNotice, ConsentState, Subject
 from consent.receipts import issues_receipt, receipt_issue
-from consent.services.erasure import _erasure_request_create
 from consent.services.guards import clean_categories, require_employee
 from consent.services.subjects import subject_for_employee
 
@@ -44,9 +43,11 @@ def consent_event_append(
 ) -> ConsentEvent:
     """Record one consent event for ``subject`` and fold it into ``state``, which the caller holds locked.
 
-    Also issues the receipt, opens the erasure request the event asks for, and
-    writes the audit entry.  Internal to the consent services (notice
-    publication appends ``superseded`` events through it); not exported.
+    Also issues the receipt and writes the audit entry.  ``erasure_requested``
+    is recorded on the event (and so in its receipt); the request itself is
+    the erasure app's (``erasure.services.consent_withdraw_with_erasure``).
+    Internal to the consent services (notice publication appends
+    ``superseded`` events through it); not exported.
     """
     event = ConsentEvent.objects.create(
         subject=subject,
@@ -69,17 +70,6 @@ def consent_event_append(
     state.last_event = event
     state.save()
     receipt = receipt_issue(event) if issues_receipt(event) else None
-    erasure = (
-        _erasure_request_create(
-            subject=subject,
-            # Withdrawing everything erases everything, including categories withdrawn earlier.
-            categories=event.categories if state.granted else [],
-            reason=ErasureRequest.Reason.WITHDRAWAL,
-            event=event,
-        )
-        if erasure_requested
-        else None
-    )
     audit_record(
         # The employee acts under their pseudonym; a system change (a new notice) names its cause.
         actor=actor if actor is not None else subject_target(subject.pseudonym),
@@ -94,7 +84,6 @@ def consent_event_append(
             "channel": channel,
             "erasure_requested": erasure_requested,
             "receipt_id": str(receipt.id) if receipt else None,
-            "erasure_request_id": str(erasure.id) if erasure else None,
         },
     )
     return event
@@ -149,10 +138,15 @@ def consent_withdraw(
     *,
     employee: User,
     categories: Iterable[str] | None = None,
-    erase: bool = False,
+    erasure_requested: bool = False,
     channel: str = ConsentEvent.Channel.PORTAL,
 ) -> ConsentEvent:
-    """Withdraw ``categories`` (all held ones when None), at once; optionally ask for erasure.
+    """Withdraw ``categories`` (all held ones when None), at once.
+
+    ``erasure_requested`` only marks the event (and its receipt): an employee
+    who withdraws with erasure goes through
+    ``erasure.services.consent_withdraw_with_erasure``, which calls this and
+    records the request in the same transaction.
 
     No notice lock: a withdrawal names the notice its categories were granted
     under, and stopping capture does not depend on which notice is current.
@@ -183,7 +177,7 @@ def consent_withdraw(
             categories=wanted,
             excluded_apps=state.excluded_apps,
             channel=channel,
-            erasure_requested=erase,
+            erasure_requested=erasure_requested,
         )
 
 

@@ -13,11 +13,14 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.decorators import employee_required
 from audit import selectors as audit_selectors
 from config.errors import InvalidInput
 from consent import selectors, services
 from consent.forms import ChoicesForm, ExclusionsForm, ReviewForm, WithdrawForm
-from consent.views.pages import CATEGORY_LABELS, attempt, employee_required, found
+from consent.views.pages import CATEGORY_LABELS, attempt, found
+from erasure import selectors as erasure_selectors
+from erasure import services as erasure_services
 
 
 def _optional_url(name: str) -> str | None:
@@ -67,7 +70,7 @@ def portal(request: HttpRequest) -> HttpResponse:
         ],
         "other_excluded": [a for a in overview.excluded_apps if a not in listed],
         "history": selectors.consent_history_for_employee(employee=employee)[:200],
-        "erasure_requests": selectors.erasure_requests_for_employee(employee=employee),
+        "erasure_requests": erasure_selectors.erasure_requests_for_employee(employee=employee),
         "accesses": audit_selectors.accesses_for_employee(employee=employee, limit=50),
         "devices_url": _optional_url("collection:devices"),
         "my_data_url": _optional_url("collection:my_data"),
@@ -100,13 +103,17 @@ def portal_withdraw(request: HttpRequest) -> HttpResponse:
     """One click: withdraw one category, or everything, optionally asking for erasure."""
     form = WithdrawForm(request.POST)
     erase = form.is_valid() and form.cleaned_data["erase"]
+
+    def withdraw() -> None:
+        categories = [form.cleaned_data["category"]] if form.cleaned_data["category"] else None
+        if erase:
+            erasure_services.consent_withdraw_with_erasure(employee=request.user, categories=categories)
+        else:
+            services.consent_withdraw(employee=request.user, categories=categories)
+
     attempt(
         request,
-        lambda: services.consent_withdraw(
-            employee=request.user,
-            categories=[form.cleaned_data["category"]] if form.cleaned_data["category"] else None,
-            erase=form.cleaned_data["erase"],
-        ),
+        withdraw,
         "Consent withdrawn. Capture stopped at once." + (" Your erasure request is recorded." if erase else ""),
         form,
     )
@@ -152,7 +159,7 @@ def portal_erasure(request: HttpRequest) -> HttpResponse:
     # The button posts nothing but the CSRF token: it asks for everything to be erased.
     attempt(
         request,
-        lambda: services.erasure_request_create(employee=request.user),
+        lambda: erasure_services.erasure_request_create(employee=request.user),
         "Your erasure request is recorded.",
     )
     return redirect("consent:portal")

@@ -1,7 +1,8 @@
 """The privacy officer's console: aggregate consent rates, notices, the allowlist, retention and erasure deadlines.
 
-Nothing here shows an individual: rates and deadlines come from
-``consent.stats``, which suppresses small groups and counts only.
+Nothing here shows an individual: rates come from ``consent.stats``, which
+suppresses small groups, and deadlines from ``erasure.selectors``, which
+counts only.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.decorators import officer_required
 from config.errors import ApplicationError, InvalidInput
 from config.exceptions import status_for
 from consent import selectors, services, stats
 from consent.forms import AllowlistAddForm, AllowlistUpdateForm, NoticeForm, RetentionForm
 from consent.models import ConsentNotice, DataCategory
-from consent.views.pages import attempt, form_errors_to_messages, found, officer_required
+from consent.views.pages import attempt, form_errors_to_messages, found
+from erasure import selectors as erasure_selectors
 
 
 @require_GET
@@ -33,7 +36,7 @@ def officer_home(request: HttpRequest) -> HttpResponse:
             {"value": value, "label": label, "days": rules.get(value)} for value, label in DataCategory.choices
         ],
         "stats": rates,
-        "erasure": stats.erasure_deadlines_for_officer(actor=request.user),
+        "erasure": erasure_selectors.erasure_deadlines_for_officer(actor=request.user),
         "stat_groups": [rates.overall, *rates.departments] + ([rates.pooled_small] if rates.pooled_small else []),
         "categories": DataCategory.choices,
     }

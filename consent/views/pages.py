@@ -9,15 +9,10 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest
 
-from accounts.decorators import role_required
-from accounts.models import Role
 from config.errors import ApplicationError, NotFound
 from consent.models import DataCategory
 
 CATEGORY_LABELS = dict(DataCategory.choices)
-
-employee_required = role_required(Role.EMPLOYEE)
-officer_required = role_required(Role.PRIVACY_OFFICER)
 
 T = TypeVar("T")
 

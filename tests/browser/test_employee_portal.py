@@ -3,8 +3,9 @@
 import pytest
 
 from collection.models import Device
-from consent.models import ConsentState, ErasureRequest
+from consent.models import ConsentState
 from consent.services import subject_for_employee
+from erasure.models import ErasureRequest
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -173,7 +173,18 @@ def test_the_client_is_standard_library_only_and_runs_as_a_module():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    server = {"django", "rest_framework", "msgspec", "accounts", "audit", "collection", "config", "consent", "signing"}
+    server = {
+        "django",
+        "rest_framework",
+        "msgspec",
+        "accounts",
+        "audit",
+        "collection",
+        "config",
+        "consent",
+        "erasure",
+        "signing",
+    }
     probe = (
         f"import sys, capture_client\nprint(sorted({{m.split('.')[0] for m in sys.modules}} & set({sorted(server)!r})))"
     )

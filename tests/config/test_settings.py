@@ -118,7 +118,7 @@ def test_a_bad_value_stops_the_service_with_a_message_naming_it(tmp_path):
 
 # --- Every setting declared, app code off os.environ, settings without side effects ---
 
-PRODUCT_DIRS = ["accounts", "audit", "consent", "collection", "signing", "config", "bench"]
+PRODUCT_DIRS = ["accounts", "audit", "consent", "collection", "erasure", "signing", "config", "bench"]
 
 
 def _declared_settings() -> set[str]:

@@ -5,8 +5,9 @@ import json
 import pytest
 from django.contrib import admin
 
-from consent.models import ConsentEvent, ConsentReceipt, ConsentState, ErasureRequest, Subject
+from consent.models import ConsentEvent, ConsentReceipt, ConsentState, Subject
 from consent.services import consent_grant, subject_for_employee
+from erasure.models import ErasureRequest
 
 pytestmark = pytest.mark.django_db
 
@@ -112,41 +113,3 @@ def test_the_officer_console_shows_rates_with_small_groups_hidden(portal_as, oli
     text = page.content.decode()
     assert "fewer than 5" in text and "Legal" in text
     assert "40%" in text  # 2 of 5 Engineering employees opted in to mouse
-
-
-def test_officers_see_erasure_deadlines_as_counts_only(portal_as, olivia, alice, bob, notice, time_machine):
-    from datetime import UTC, datetime, timedelta
-
-    from consent.services import erasure_request_create
-    from consent.stats import erasure_deadlines_for_officer
-
-    start = datetime(2026, 3, 1, tzinfo=UTC)
-    time_machine.move_to(start, tick=False)
-    erasure_request_create(employee=alice)
-    time_machine.move_to(start + timedelta(days=20), tick=False)
-    erasure_request_create(employee=bob)
-    time_machine.move_to(start + timedelta(days=31), tick=False)
-    deadlines = erasure_deadlines_for_officer(actor=olivia)
-    assert (deadlines.pending, deadlines.overdue) == (2, 1)
-    assert deadlines.next_due == start + timedelta(days=30)
-    page = portal_as(olivia).get("/officer")
-    assert b"Deletion deadlines" in page.content
-    assert b"alice" not in page.content and b"bob" not in page.content
-
-
-def test_only_officers_read_erasure_deadlines(alice):
-    from config.errors import NotFound
-    from consent.stats import erasure_deadlines_for_officer
-
-    with pytest.raises(NotFound):
-        erasure_deadlines_for_officer(actor=alice)
-
-
-def test_the_erasure_deadlines_api_is_for_officers(api_as, olivia, alice, notice):
-    from consent.services import erasure_request_create
-
-    erasure_request_create(employee=alice)
-    body = api_as(olivia).get("/api/v1/consent/erasure-deadlines").json()
-    assert body["pending"] == 1 and body["overdue"] == 0 and body["next_due"]
-    denied = api_as(alice).get("/api/v1/consent/erasure-deadlines")
-    assert denied.status_code == 403 and denied.json()["error"] == "permission_denied"

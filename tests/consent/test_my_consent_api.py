@@ -8,9 +8,11 @@ import time_machine
 
 from audit.models import AuditEntry
 from audit.services import audit_record
-from consent.models import ConsentEvent, ConsentReceipt, ConsentState, ErasureRequest
+from consent.models import ConsentEvent, ConsentReceipt, ConsentState
 from consent.services import consent_grant, consent_set_exclusions, consent_withdraw, subject_for_employee
 from consent.state import derive
+from erasure.models import ErasureRequest
+from erasure.services import consent_withdraw_with_erasure
 
 pytestmark = pytest.mark.django_db
 
@@ -173,15 +175,19 @@ def test_the_derived_state_matches_a_long_random_history(alice, notice, allowlis
 def test_every_change_moves_the_epoch_and_is_audited_under_the_pseudonym(alice, notice, allowlist):
     consent_grant(employee=alice, categories=["mouse"], notice_version=1)
     consent_set_exclusions(employee=alice, excluded_apps=["x.y"])
-    consent_withdraw(employee=alice, erase=True)
+    consent_withdraw_with_erasure(employee=alice)
     entries = list(AuditEntry.objects.filter(action__startswith="consent.").order_by("seq"))
     assert [(e.action, e.detail["epoch"]) for e in entries] == [
         ("consent.granted", 1),
         ("consent.exclusions_changed", 2),
         ("consent.withdrawn", 3),
     ]
-    assert all("alice" not in e.leaf for e in entries)
-    assert entries[2].detail["erasure_request_id"] == str(ErasureRequest.objects.get().id)
+    # The erasure request the withdrawal asked for is linked from its own entry, by the event.
+    requested = AuditEntry.objects.get(action="erasure.requested")
+    assert all("alice" not in e.leaf for e in [*entries, requested])
+    erasure = ErasureRequest.objects.get()
+    assert requested.detail["erasure_request_id"] == str(erasure.id)
+    assert requested.detail["event_id"] == entries[2].detail["event_id"] == str(erasure.event_id)
 
 
 @pytest.mark.parametrize("who", ["olivia", "rita", "aaron", "adam"])

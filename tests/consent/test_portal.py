@@ -5,8 +5,9 @@ import io
 import pytest
 from django.core.management import call_command
 
-from consent.models import AllowedApplication, ConsentEvent, ConsentNotice, ConsentState, ErasureRequest, RetentionRule
+from consent.models import AllowedApplication, ConsentEvent, ConsentNotice, ConsentState, RetentionRule
 from consent.services import consent_grant, notice_create, subject_for_employee
+from erasure.models import ErasureRequest
 
 pytestmark = pytest.mark.django_db
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from consent.models import AllowedApplication, ConsentEvent, ConsentNotice, ConsentState, ErasureRequest, RetentionRule
+from consent.models import AllowedApplication, ConsentEvent, ConsentNotice, ConsentState, RetentionRule
 from consent.services import consent_grant, notice_create, subject_for_employee
+from erasure.models import ErasureRequest
 from tests.conftest import ALL_CATEGORIES
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,8 @@ import time_machine
 from joserfc.errors import BadSignatureError
 
 from consent.models import ConsentReceipt
-from consent.services import consent_grant, consent_withdraw, subject_for_employee
+from consent.services import consent_grant, subject_for_employee
+from erasure.services import consent_withdraw_with_erasure
 from signing.keyring import Purpose, keyring
 
 pytestmark = pytest.mark.django_db
@@ -66,7 +67,7 @@ def test_a_grant_receipt_verifies_with_the_published_keys(api_as, alice, notice,
 
 def test_a_withdrawal_receipt_says_withdrawn(api_as, alice, notice, allowlist, verify_receipt):
     consent_grant(employee=alice, categories=["mouse"], notice_version=1)
-    event = consent_withdraw(employee=alice, erase=True)
+    event, _ = consent_withdraw_with_erasure(employee=alice)
     claims = verify_receipt(event.receipt.jws).claims
     assert claims["eventType"] == "withdrawn" and claims["erasureRequested"] is True
     assert claims["sensitive"] is False and claims["spiCat"] == []

@@ -7,11 +7,17 @@ from datetime import timedelta
 import pytest
 
 from audit.models import AuditEntry
-from collection.erasure import erasure_request_carry_out, erasure_requests_process, retention_enforce
 from collection.models import EventChunk, SubjectKey
-from collection.tasks import enforce_retention_task, process_erasures_task
-from consent.models import ErasureRequest, RetentionRule
-from consent.services import consent_withdraw, erasure_request_create
+from consent.models import RetentionRule
+from erasure.models import ErasureRequest
+from erasure.services import (
+    consent_withdraw_with_erasure,
+    erasure_request_carry_out,
+    erasure_request_create,
+    erasure_requests_process,
+    retention_enforce,
+)
+from erasure.tasks import enforce_retention_task, process_erasures_task
 from tests.collection.conftest import BROWSER, T0, batch, ev, typed, upload
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +40,7 @@ def test_withdrawing_everything_with_erasure_shreds_all_data_as_soon_as_it_commi
     stored, consenting, subject, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        consent_withdraw(employee=consenting, erase=True)
+        consent_withdraw_with_erasure(employee=consenting)
     request = ErasureRequest.objects.get(subject=subject)
     assert request.status == ErasureRequest.Status.DONE and request.completed_at is not None
     assert request.categories == []
@@ -51,7 +57,7 @@ def test_withdrawing_everything_with_erasure_shreds_all_data_as_soon_as_it_commi
 
 
 def test_withdrawing_one_category_with_erasure_deletes_only_that_category(stored, consenting, subject):
-    consent_withdraw(employee=consenting, categories=["keystrokes"], erase=True)
+    consent_withdraw_with_erasure(employee=consenting, categories=["keystrokes"])
     request = ErasureRequest.objects.get(subject=subject)
     assert request.categories == ["keystrokes"]
     assert erasure_request_carry_out(request_id=request.pk) is True
@@ -95,7 +101,7 @@ def test_a_broker_outage_does_not_fail_a_committed_withdrawal(
     def broker_down(*args, **kwargs):
         raise ConnectionError("broker unreachable")
 
-    monkeypatch.setattr("collection.tasks.erase_subject_task.delay", broker_down)
+    monkeypatch.setattr("erasure.tasks.erase_subject_task.delay", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
         response = api_as(consenting).post("/api/v1/consent/me/withdrawals", {"erase": True}, format="json")
     assert response.status_code == 201
@@ -111,7 +117,7 @@ def test_an_upload_racing_a_withdrawal_is_refused_and_stores_nothing(live_token,
     real = ingestion.apply_safeguards
 
     def withdraw_meanwhile(events, rules):
-        consent_withdraw(employee=consenting, erase=True)
+        consent_withdraw_with_erasure(employee=consenting)
         return real(events, rules)
 
     monkeypatch.setattr(ingestion, "apply_safeguards", withdraw_meanwhile)
@@ -127,7 +133,7 @@ def test_the_key_stays_destroyed_when_deleting_the_ciphertext_fails(stored, cons
     def disk_full(**kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("collection.erasure.subject_ciphertext_delete", disk_full)
+    monkeypatch.setattr("erasure.services.subject_ciphertext_delete", disk_full)
     with pytest.raises(OSError):
         erasure_request_carry_out(request_id=request.pk)
     assert not SubjectKey.objects.filter(subject=subject).exists(), "unreadable at once, whatever happens next"

@@ -1,0 +1,41 @@
+"""Officers see how erasure requests stand against their deadlines, as counts only."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from config.errors import NotFound
+from erasure.selectors import erasure_deadlines_for_officer
+from erasure.services import erasure_request_create
+
+pytestmark = pytest.mark.django_db
+
+
+def test_officers_see_erasure_deadlines_as_counts_only(portal_as, olivia, alice, bob, notice, time_machine):
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    time_machine.move_to(start, tick=False)
+    erasure_request_create(employee=alice)
+    time_machine.move_to(start + timedelta(days=20), tick=False)
+    erasure_request_create(employee=bob)
+    time_machine.move_to(start + timedelta(days=31), tick=False)
+    deadlines = erasure_deadlines_for_officer(actor=olivia)
+    assert (deadlines.pending, deadlines.overdue) == (2, 1)
+    assert deadlines.next_due == start + timedelta(days=30)
+    page = portal_as(olivia).get("/officer")
+    assert b"Deletion deadlines" in page.content
+    assert b"alice" not in page.content and b"bob" not in page.content
+
+
+def test_only_officers_read_erasure_deadlines(alice):
+    with pytest.raises(NotFound):
+        erasure_deadlines_for_officer(actor=alice)
+
+
+def test_the_erasure_deadlines_api_is_for_officers(api_as, olivia, alice, notice):
+    erasure_request_create(employee=alice)
+    body = api_as(olivia).get("/api/v1/consent/erasure-deadlines").json()
+    assert body["pending"] == 1 and body["overdue"] == 0 and body["next_due"]
+    denied = api_as(alice).get("/api/v1/consent/erasure-deadlines")
+    assert denied.status_code == 403 and denied.json()["error"] == "permission_denied"
