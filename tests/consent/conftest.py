@@ -63,11 +63,3 @@ def verify_receipt(api):
             return jwt.decode(jws, KeySet.import_key_set(document), algorithms=["EdDSA"])
 
     return verify
-
-
-@pytest.fixture
-def postgres_only():
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (set DATABASE_URL)")

@@ -115,9 +115,7 @@ def _race(meeting: Rendezvous, **work) -> dict:
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("change", ["choices", "grant"])
-def test_consent_changes_and_publication_at_once_never_deadlock(
-    postgres_only, rendezvous, alice, olivia, notice, allowlist, change
-):
+def test_consent_changes_and_publication_at_once_never_deadlock(rendezvous, alice, olivia, notice, allowlist, change):
     """A grant that waited for a publication sees the new version (and is refused as stale), not "no notice"."""
     consent_set_choices(employee=alice, categories=["mouse"], notice_version=notice.version)
     body = {
