@@ -1,5 +1,16 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
+
+
+def _register_sqlite_functions(sender, connection, **kwargs):
+    """SQLite's numbering trigger hashes leaves with ``audit_leaf_hash`` (PostgreSQL has sha256 built in)."""
+    if connection.vendor == "sqlite":
+        from audit.merkle import hash_leaf
+
+        connection.connection.create_function(
+            "audit_leaf_hash", 1, lambda leaf: hash_leaf(leaf.encode("utf-8")), deterministic=True
+        )
 
 
 def _guard_sqlite_tables(sender, using, **kwargs):
@@ -19,3 +30,4 @@ class AuditConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_guard_sqlite_tables, sender=self, dispatch_uid="audit-guards")
+        connection_created.connect(_register_sqlite_functions, dispatch_uid="audit-sqlite-functions")

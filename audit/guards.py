@@ -1,8 +1,11 @@
-"""Database triggers that make the audit tables append-only.
+"""Database triggers that make the audit tables append-only, and SQLite's numbering trigger.
 
 Entries, cached tree nodes and checkpoints refuse UPDATE and DELETE (and, on
-PostgreSQL, TRUNCATE).  The migration that installs them imports the SQL from
-here.  Deployments on PostgreSQL should additionally run the application
+PostgreSQL, TRUNCATE).  Migration ``0002_append_only`` installs them (and
+the numbering triggers) with its own frozen copy of the SQL; the copies here
+re-install them at run time: SQLite drops a table's triggers when a
+migration rebuilds the table, so ``audit.apps`` puts them back after every
+``migrate``.  Deployments on PostgreSQL should additionally run the application
 under a role without UPDATE, DELETE or TRUNCATE privileges on these tables
 (see ``audit/README.md``): a trigger can be dropped by the table's owner, a
 missing privilege cannot be worked around by the application.
@@ -53,8 +56,29 @@ def postgresql_uninstall() -> list[str]:
     return [*statements, "DROP FUNCTION IF EXISTS audit_refuse_change();"]
 
 
+# Numbers a pending entry as soon as it is inserted (SQLite serialises
+# writers from BEGIN IMMEDIATE, so "at once" is "in commit order"); the same
+# steps as PostgreSQL's audit_number_pending(), which runs them at commit.
+# audit_leaf_hash() is registered on every SQLite connection by audit.apps.
+SQLITE_NUMBERING = """
+CREATE TRIGGER audit_auditpending_number AFTER INSERT ON audit_auditpending
+BEGIN
+    SELECT RAISE(ABORT, 'the audit log has no head row')
+    WHERE NOT EXISTS (SELECT 1 FROM audit_audithead WHERE id = 1);
+    INSERT INTO audit_auditentry (seq, ts, actor, action, target, detail, leaf, leaf_hash)
+    SELECT seq, replace(rtrim(json_extract(leaf, '$.ts'), 'Z'), 'T', ' '),
+           json_extract(leaf, '$.actor'), json_extract(leaf, '$.action'), json_extract(leaf, '$.target'),
+           json_extract(leaf, '$.detail'), leaf, audit_leaf_hash(leaf)
+    FROM (SELECT size AS seq, NEW.prefix || ',"seq":' || size || NEW.suffix AS leaf
+          FROM audit_audithead WHERE id = 1);
+    UPDATE audit_audithead SET size = size + 1 WHERE id = 1;
+    DELETE FROM audit_auditpending WHERE id = NEW.id;
+END
+"""
+
+
 def sqlite_install() -> list[str]:
-    statements = []
+    statements = ["DROP TRIGGER IF EXISTS audit_auditpending_number;", SQLITE_NUMBERING]
     for table in GUARDED_TABLES:
         for operation in ("UPDATE", "DELETE"):
             name = f"{table}_no_{operation.lower()}"

@@ -2,10 +2,11 @@
 
 ``AuditEntry.leaf`` holds the entry's exact leaf bytes (RFC 8785 canonical
 JSON); the other columns repeat its fields so the log can be filtered without
-parsing.  ``AuditHead`` is a single row holding the log size; a writer
-locks it to take the next ``seq``, and holds it until its transaction ends,
-which is what keeps ``seq`` free of gaps and forks under concurrent writers
-(see ``audit.services.audit_record``).
+parsing.  ``AuditHead`` is a single row holding the log size.  An append
+is a row in ``AuditPending``; a database trigger numbers it in the writer's
+own transaction (at commit on PostgreSQL), under the head row's lock, and
+moves it into the log, which is what keeps ``seq`` free of gaps and forks
+under concurrent writers (see ``audit.services`` and ``audit.guards``).
 
 ``AuditNode`` caches the hashes of complete subtrees (``2**level`` leaves
 starting at leaf ``index * 2**level``) so roots and proofs of a large log
@@ -122,3 +123,19 @@ class AuditCheckpoint(models.Model):
 
     def document(self) -> dict[str, object]:
         return {**self.body(), "signature": self.signature}
+
+
+class AuditPending(models.Model):
+    """An entry waiting for its ``seq``: its leaf bytes before and after the number.
+
+    Rows live only inside the transaction that writes them: the numbering
+    trigger moves each into the log and deletes it before that transaction
+    commits, so no other transaction ever sees one.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    prefix = models.TextField(help_text="The entry's leaf bytes before its seq.")
+    suffix = models.TextField(help_text="The entry's leaf bytes after its seq.")
+
+    def __str__(self) -> str:
+        return f"pending audit entry {self.pk}"

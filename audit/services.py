@@ -6,19 +6,27 @@ change itself, before any data is served.  If the surrounding transaction
 rolls back, the entry and its sequence number roll back with it, so ``seq``
 never has gaps.
 
-How ``seq`` is taken (one path on every database): the append locks the
-log's head row with ``UPDATE … SET size = size + 1 … RETURNING``, inserts the
-entry under the number it got, and the lock is held until the caller's
-transaction ends.  Writers are serialised for that short stretch only, the
-way Trillian's sequencer and Tessera's MySQL driver number a log under one
-row lock.  Two consequences for callers:
+How ``seq`` is taken (one path on every database): ``audit_record``
+inserts the entry's leaf bytes, split around the number, into
+``AuditPending``.  A database trigger (migration ``0002_append_only``) locks
+the log's head row, gives the entry the next ``seq``, moves it into the log
+and deletes the pending row, all inside the writer's transaction.  On
+PostgreSQL the trigger is deferred to commit, so the head row is the last
+lock the transaction takes and is held for the commit alone: writers are
+serialised for that stretch only, the way Trillian's sequencer and
+Tessera's MySQL driver number a log under one row lock.  SQLite has no
+deferred triggers and runs it at once; its writers are serialised from
+``BEGIN IMMEDIATE`` anyway.
 
-- the head row is the **last lock** a transaction takes: call
-  ``audit_record`` after the change's own ``select_for_update``s (see
-  ``consent/locks.py`` for the order), so no writer waits for a lock while
-  holding the head, and keep the work after it short;
-- a reader that reads ``size`` and then the entries below it sees every
-  one of them: an entry and the head's new size commit together.
+Consequences:
+
+- ``seq`` is contiguous with no fork; a rollback takes the pending row and
+  its number with it;
+- a reader that reads the head's size and then the entries below it sees
+  every one of them: an entry and the head's new size commit together, and
+  reading never writes;
+- the entry's ``seq`` is known once the transaction has committed
+  (``AuditEntry`` rows can then be looked up by their content).
 """
 
 from __future__ import annotations
@@ -26,6 +34,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import rfc8785
@@ -34,8 +44,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from audit.actions import AuditAction
-from audit.merkle import hash_leaf
-from audit.models import AuditCheckpoint, AuditEntry, AuditHead
+from audit.models import AuditCheckpoint, AuditEntry
 from audit.selectors import log_size
 from audit.targets import user_target
 from audit.timestamps import rfc3339
@@ -72,26 +81,8 @@ def leaf_parts(*, actor: str, action: str, target: str, detail: dict, ts: str) -
     return prefix, suffix
 
 
-# Both statements run unchanged on PostgreSQL and SQLite.  The UPDATE takes
-# the head row's lock (SQLite holds its database write lock from BEGIN).
-_TAKE_SEQ = "UPDATE audit_audithead SET size = size + 1 WHERE id = 1 RETURNING size - 1"
-_INSERT = (
-    "INSERT INTO audit_auditentry (seq, ts, actor, action, target, detail, leaf, leaf_hash) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-)
-
-
-def _take_seq(cursor) -> int:
-    """Lock the head row and take the next ``seq``; the lock lasts until the transaction ends."""
-    cursor.execute(_TAKE_SEQ)
-    row = cursor.fetchone()
-    if row is None:
-        # A database without its head row (a fresh test database after a
-        # flush): create it; ON CONFLICT DO NOTHING lets two first writers race.
-        AuditHead.objects.bulk_create([AuditHead(pk=1, size=0)], ignore_conflicts=True)
-        cursor.execute(_TAKE_SEQ)
-        row = cursor.fetchone()
-    return row[0]
+# The same statement on every database; the numbering trigger does the rest.
+_APPEND = "INSERT INTO audit_auditpending (prefix, suffix) VALUES (%s, %s)"
 
 
 # The JSON escape of U+0000 (preceded by an even number of backslashes, so not
@@ -109,10 +100,10 @@ _FIELD_LIMITS = {name: _max_length(name) for name in ("actor", "action", "target
 
 
 def _check_storable(actor: str, action: str, target: str, prefix: str) -> None:
-    """Refuse, before the head row is locked, what the log's columns cannot hold.
+    """Refuse at once, in the caller's code, what the log's columns cannot hold.
 
-    PostgreSQL would refuse it too, but only after this transaction had
-    taken the head row; a clear ``ValueError`` is better than a database error.
+    The numbering trigger would refuse it too, but only at commit, as a
+    database error that fails the whole transaction.
     """
     for name, value in (("actor", actor), ("action", action), ("target", target)):
         limit = _FIELD_LIMITS[name]
@@ -124,16 +115,25 @@ def _check_storable(actor: str, action: str, target: str, prefix: str) -> None:
         raise ValueError("An audit entry's detail cannot contain the character U+0000.")
 
 
+@dataclass(frozen=True)
+class AppendedEntry:
+    """An entry as appended; the database gives it its ``seq`` when the transaction commits."""
+
+    ts: datetime
+    actor: str
+    action: str
+    target: str
+    detail: dict[str, Any]
+
+
 def audit_record(
     *, actor: Any, action: AuditAction | str, target: str, detail: dict[str, Any] | None = None
-) -> AuditEntry:
-    """Append one entry, in the caller's transaction, and return it with its ``seq``.
+) -> AppendedEntry:
+    """Append one entry, in the caller's transaction; it is numbered when the transaction commits.
 
     Whatever happens to the caller's transaction happens to the entry: if it
     rolls back, the entry was never there, and no number is used up.  The
-    head row stays locked until the caller's transaction ends, so call this
-    after the change's other locks (see the module docstring).  The Merkle
-    tree is not touched on append.
+    Merkle tree is not touched on append.
 
     No savepoint: if the entry cannot be written, the caller's whole
     transaction must fail rather than commit a change without its entry.
@@ -144,20 +144,11 @@ def audit_record(
     if not action or not target:
         raise ValueError("An audit entry needs an action and a target.")
     moment = timezone.now()
-    # Everything but the number is encoded before the head row is locked.
     prefix, suffix = leaf_parts(actor=label, action=action, target=target, detail=detail, ts=rfc3339(moment))
     _check_storable(label, action, target, prefix)
-    connection = transaction.get_connection()
-    stored_ts = connection.ops.adapt_datetimefield_value(moment)
-    stored_detail = connection.ops.adapt_json_value(detail, None)
-    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        seq = _take_seq(cursor)
-        leaf = f'{prefix},"seq":{seq}{suffix}'
-        digest = hash_leaf(leaf.encode("utf-8"))
-        cursor.execute(_INSERT, [seq, stored_ts, label, action, target, stored_detail, leaf, digest])
-    return AuditEntry(
-        seq=seq, ts=moment, actor=label, action=action, target=target, detail=detail, leaf=leaf, leaf_hash=digest
-    )
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(_APPEND, [prefix, suffix])
+    return AppendedEntry(ts=moment, actor=label, action=action, target=target, detail=detail)
 
 
 class CheckpointRefused(RuntimeError):

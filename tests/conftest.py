@@ -57,6 +57,29 @@ def _isolated_keys(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _audit_numbered_at_once(request):
+    """Number audit entries as they are appended in tests that never commit.
+
+    On PostgreSQL the numbering trigger runs at commit, and a test in one
+    rolled-back transaction never commits; ``SET CONSTRAINTS … IMMEDIATE``
+    runs it at once instead, as SQLite does.  Transactional tests
+    (``django_db(transaction=True)``) keep the real deferred path.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "transactional_db" in request.fixturenames or (
+        marker is not None and marker.kwargs.get("transaction", False)
+    )
+    if transactional or not (marker is not None or "db" in request.fixturenames):
+        return
+    request.getfixturevalue("db")
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS audit_auditpending_number IMMEDIATE")
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     from django.core.cache import cache
 

@@ -10,7 +10,7 @@ import rfc8785
 from django.db import transaction
 
 from audit import merkle
-from audit.models import AuditEntry, AuditHead
+from audit.models import AuditEntry, AuditHead, AuditPending
 from audit.services import audit_record
 
 
@@ -64,16 +64,27 @@ def test_an_entry_needs_an_action_and_a_target():
     assert AuditEntry.objects.count() == 0
 
 
-@pytest.mark.django_db
-def test_entries_of_one_transaction_are_numbered_at_once_and_in_order(django_capture_on_commit_callbacks):
-    from django.db import transaction
-
+@pytest.mark.django_db(transaction=True)
+def test_entries_are_numbered_in_their_transaction_in_the_order_written(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
         entries = [audit_record(actor="system:test", action="test.bulk", target=f"test:{n}") for n in range(3)]
-        assert [e.seq for e in entries] == [0, 1, 2]  # visible to the transaction before it commits
-    assert callbacks == []  # nothing left to do after commit
-    stored = list(AuditEntry.objects.values_list("seq", "target", "leaf"))
-    assert stored == [(e.seq, e.target, e.leaf) for e in entries]
+        assert all(not hasattr(e, "seq") for e in entries)  # numbered by the database, at commit on PostgreSQL
+    assert callbacks == []  # nothing is left for after the commit
+    assert list(AuditEntry.objects.values_list("seq", "target")) == [(0, "test:0"), (1, "test:1"), (2, "test:2")]
+    assert AuditHead.objects.get().size == 3
+    assert not AuditPending.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_entry_that_cannot_be_numbered_fails_its_whole_transaction(alice):
+    from accounts.models import User
+
+    AuditHead.objects.all().delete()  # a log whose head row was removed by hand
+    with pytest.raises(Exception, match="no head row"), transaction.atomic():
+        User.objects.filter(pk=alice.pk).update(first_name="Changed")
+        audit_record(actor="system:test", action="test.change", target="user:alice")
+    assert User.objects.get(pk=alice.pk).first_name == ""
+    assert not AuditEntry.objects.filter(action="test.change").exists()
 
 
 @pytest.mark.django_db

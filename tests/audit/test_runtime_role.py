@@ -1,8 +1,8 @@
 """PostgreSQL: the runtime role that audit/README.md tells deployments to create.
 
 The SQL is read from the README itself, so the documented recipe is the one
-tested: under that role the application appends (taking the head row's lock)
-and checkpoints, and cannot change or remove an entry.
+tested: under that role the application appends and checkpoints, and cannot
+change, remove or insert an entry other than through the numbering trigger.
 """
 
 from __future__ import annotations
@@ -70,11 +70,13 @@ def test_the_documented_runtime_role_appends_and_checkpoints(runtime_role):
     thread = threading.Thread(target=open_writer)
     thread.start()
     assert holding.wait(30)
-    release.set()  # the next append waits for the open writer's head-row lock
-    assert audit_record(actor="user:next", action="a.next", target="t:2").seq == 2
+    # An open transaction holds nothing: entries are numbered in commit order.
+    audit_record(actor="user:next", action="a.next", target="t:2")
+    assert log_size() == 2
+    release.set()
     thread.join(30)
     assert log_size() == 3
-    assert list(AuditEntry.objects.values_list("action", flat=True)) == ["a.first", "a.open", "a.next"]
+    assert list(AuditEntry.objects.values_list("action", flat=True)) == ["a.first", "a.next", "a.open"]
     checkpoint = checkpoint_create()
     assert checkpoint.size == 3
     assert audit_log_verify().ok
@@ -89,6 +91,10 @@ def test_the_documented_runtime_role_cannot_change_the_log(runtime_role):
         "UPDATE audit_auditentry SET actor = 'someone else'",
         "DELETE FROM audit_auditentry",
         "TRUNCATE audit_auditentry",
+        "INSERT INTO audit_auditentry (seq, ts, actor, action, target, detail, leaf, leaf_hash) "
+        "SELECT 1, ts, actor, action, target, detail, leaf, leaf_hash FROM audit_auditentry",
+        "UPDATE audit_audithead SET size = 0",
+        "DELETE FROM audit_auditpending",
         "DROP TRIGGER audit_auditentry_no_change ON audit_auditentry",
     ):
         with pytest.raises(ProgrammingError, match="permission denied|must be owner"), connection.cursor() as cursor:

@@ -2,7 +2,7 @@
 
 The test suite flushes the database after every transactional test; the
 audit triggers would refuse that.  On a test database this command lifts
-them for the duration of the flush.  Anywhere else it is Django's own
+them for the duration of the flush, and puts the log's head row back.  Anywhere else it is Django's own
 ``flush`` and the triggers refuse to empty the audit log, as they should.
 """
 
@@ -12,6 +12,7 @@ from django.core.management.commands.flush import Command as FlushCommand
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from audit.guards import guards_suspended, is_test_database
+from audit.models import AuditHead
 
 
 class Command(FlushCommand):
@@ -20,4 +21,7 @@ class Command(FlushCommand):
         if not is_test_database(connection):
             return super().handle(**options)
         with guards_suspended(connection):
-            return super().handle(**options)
+            result = super().handle(**options)
+        # An empty log still has its head row: appends need it (migration 0002 makes it).
+        AuditHead.objects.using(connection.alias).get_or_create(pk=1, defaults={"size": 0})
+        return result
