@@ -31,16 +31,17 @@ POSTGRESQL = [
         leaf text;
         entry jsonb;
     BEGIN
+        -- Everything that does not need the number is done before the head row is locked.
+        entry := (NEW.prefix || ',"seq":0' || NEW.suffix)::jsonb;
+        DELETE FROM audit_auditpending WHERE id = NEW.id;
         UPDATE audit_audithead SET size = size + 1 WHERE id = 1 RETURNING size - 1 INTO next_seq;
         IF NOT FOUND THEN
             RAISE EXCEPTION 'the audit log has no head row' USING ERRCODE = 'object_not_in_prerequisite_state';
         END IF;
         leaf := NEW.prefix || ',"seq":' || next_seq || NEW.suffix;
-        entry := leaf::jsonb;
         INSERT INTO audit_auditentry (seq, ts, actor, action, target, detail, leaf, leaf_hash)
         VALUES (next_seq, (entry ->> 'ts')::timestamptz, entry ->> 'actor', entry ->> 'action',
                 entry ->> 'target', entry -> 'detail', leaf, sha256('\x00'::bytea || convert_to(leaf, 'UTF8')));
-        DELETE FROM audit_auditpending WHERE id = NEW.id;
         RETURN NULL;
     END;
     $$
