@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -20,6 +19,7 @@ from collection.authentication import (
 from collection.models import Platform
 from collection.openapi import BatchUploadInputSerializer
 from collection.ratelimit import upload_allowed
+from collection.responses import export_response
 from collection.selectors import device_for_employee, devices_for_employee
 from collection.services import batch_ingest, device_enroll, device_revoke, my_data_export, my_data_summary, token_issue
 from collection.upload import declared_length, read_body
@@ -202,10 +202,3 @@ class MyDataExportApi(APIView):
     @extend_schema(responses={(200, "application/x-ndjson"): OpenApiTypes.STR})
     def get(self, request):
         return export_response(my_data_export(employee=request.user))
-
-
-def export_response(lines) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(lines, content_type="application/x-ndjson")
-    response["Content-Disposition"] = 'attachment; filename="my-captured-data.jsonl"'
-    response["Cache-Control"] = "no-store"
-    return response

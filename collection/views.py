@@ -7,8 +7,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.decorators import employee_required
-from collection.api import export_response
 from collection.models import Platform
+from collection.responses import export_response
 from collection.selectors import device_for_employee, devices_for_employee
 from collection.services import device_enroll, device_revoke, my_data_export, my_data_summary
 from config.errors import ApplicationError
