@@ -9,11 +9,12 @@ from datetime import datetime
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import QuerySet
 
+from accounts.guards import require_role
 from accounts.models import Role, User
 from audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from audit.targets import subject_target
 from audit.tree import StoredTree
-from config.errors import InvalidInput, NotFound, NotPermitted
+from config.errors import InvalidInput, NotFound
 
 FILTERS = ("from_seq", "to_seq", "since", "until", "actor", "action", "target")
 
@@ -28,8 +29,7 @@ def log_size() -> int:
 
 
 def _require_auditor(actor) -> None:
-    if not (actor is not None and getattr(actor, "is_authenticated", False) and actor.has_role(Role.AUDITOR)):
-        raise NotPermitted("permission_denied", "Only auditors can read the audit log.")
+    require_role(actor, Role.AUDITOR, code="permission_denied", message="Only auditors can read the audit log.")
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,9 @@ code.  ``config.exceptions`` maps each kind to HTTP for the API, and
 
 A record the actor may not see is ``NotFound``, never ``NotPermitted``: the
 answer must not reveal that it exists.  ``NotPermitted`` is for operations
-the actor's roles do not allow at all.
+the actor's roles do not allow at all (reading the audit log without the
+auditor role, consent rates without the officer role): the same 403 the
+API's role permission classes give before a service is reached.
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from accounts.guards import require_role
 from accounts.models import Role, User
-from config.errors import NotFound
 from consent.models import ConsentState, DataCategory
 
 FEWER_THAN = "fewer than {k}"
@@ -79,8 +79,9 @@ def consent_stats_for_officer(*, actor: User) -> ConsentStats:
     pooled, the pool is shown only when it reaches the threshold itself, and
     otherwise the overall figures cover the large departments alone.
     """
-    if not actor.has_role(Role.PRIVACY_OFFICER):
-        raise NotFound("not_found", "Not found.")
+    require_role(
+        actor, Role.PRIVACY_OFFICER, code="permission_denied", message="Only privacy officers see consent rates."
+    )
     k = _min_group()
     employees = User.objects.filter(is_active=True, roles__role=Role.EMPLOYEE).distinct()
     granted_by_employee = {

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from accounts.guards import require_role
 from accounts.models import Role, User
-from config.errors import NotFound
 from erasure.models import ErasureRequest
 
 
@@ -37,8 +37,9 @@ class ErasureDeadlines:
 
 def erasure_deadlines_for_officer(*, actor: User, now: datetime | None = None) -> ErasureDeadlines:
     """How the erasure requests stand against their deadlines, for privacy officers."""
-    if not actor.has_role(Role.PRIVACY_OFFICER):
-        raise NotFound()
+    require_role(
+        actor, Role.PRIVACY_OFFICER, code="permission_denied", message="Only privacy officers see erasure deadlines."
+    )
     now = now or timezone.now()
     requests = ErasureRequest.objects.all()
     pending = requests.filter(status=ErasureRequest.Status.PENDING)

@@ -113,3 +113,14 @@ def test_the_officer_console_shows_rates_with_small_groups_hidden(portal_as, oli
     text = page.content.decode()
     assert "fewer than 5" in text and "Legal" in text
     assert "40%" in text  # 2 of 5 Engineering employees opted in to mouse
+
+
+@pytest.mark.django_db
+def test_consent_rates_are_refused_to_anyone_but_officers_by_the_service_itself(alice, aaron):
+    from config.errors import NotPermitted
+    from consent.stats import consent_stats_for_officer
+
+    for user in (alice, aaron):
+        with pytest.raises(NotPermitted) as denied:
+            consent_stats_for_officer(actor=user)
+        assert denied.value.code == "permission_denied"

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from config.errors import NotFound
+from config.errors import NotPermitted
 from erasure.selectors import erasure_deadlines_for_officer
 from erasure.services import erasure_request_create
 
@@ -29,8 +29,9 @@ def test_officers_see_erasure_deadlines_as_counts_only(portal_as, olivia, alice,
 
 
 def test_only_officers_read_erasure_deadlines(alice):
-    with pytest.raises(NotFound):
+    with pytest.raises(NotPermitted) as denied:
         erasure_deadlines_for_officer(actor=alice)
+    assert denied.value.code == "permission_denied"
 
 
 def test_the_erasure_deadlines_api_is_for_officers(api_as, olivia, alice, notice):
