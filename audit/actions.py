@@ -43,6 +43,17 @@ class AuditAction(models.TextChoices):
     ERASURE_CIPHERTEXT_DELETED = "collection.erase.ciphertext_deleted", "Encrypted data deleted"
     ERASURE_COMPLETED = "erasure.completed", "Erasure completed"
     RETENTION_PURGED = "collection.retention.purged", "Data past retention deleted"
+    # Data access
+    DATA_REQUEST_SUBMITTED = "data_request.submitted", "Dataset requested"
+    DATA_REQUEST_REVIEWED = "data_request.reviewed", "Dataset request approved by one officer, waiting for a second"
+    DATA_REQUEST_APPROVED = "data_request.approved", "Dataset request approved"
+    DATA_REQUEST_REJECTED = "data_request.rejected", "Dataset request rejected"
+    DATA_REQUEST_EXPIRED = "data_request.expired", "Dataset request expired undecided"
+    GRANT_CREATED = "grant.created", "Dataset grant created"
+    GRANT_REVOKED = "grant.revoked", "Dataset grant revoked"
+    GRANT_EXPIRED = "grant.expired", "Dataset grant expired"
+    DATASET_EXPORTED = "dataset.exported", "Dataset exported"
+    WITHDRAWALS_ACKNOWLEDGED = "grant.withdrawals_acknowledged", "Withdrawals acknowledged by the dataset holder"
 
     @classmethod
     def label_of(cls, value: str) -> str:

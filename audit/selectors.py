@@ -166,3 +166,13 @@ def accesses_for_employee(*, employee: User, limit: int = 100) -> list[AuditEntr
         .exclude(action__startswith="consent.")
         .order_by("-seq")[:limit]
     )
+
+
+def recorded_seq(*, action: str, target: str, **detail: str) -> int:
+    """The ``seq`` of the committed entry with this action and target whose detail holds these values.
+
+    Entries are numbered when their transaction commits; a service that must
+    cite its own entry (a manifest's ``audit_seq``) looks it up afterwards.
+    """
+    lookups = {f"detail__{key}": value for key, value in detail.items()}
+    return AuditEntry.objects.filter(action=str(action), target=target, **lookups).values_list("seq", flat=True).get()

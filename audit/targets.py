@@ -16,3 +16,11 @@ def subject_target(pseudonym: str) -> str:
 def user_target(username: str) -> str:
     """An account."""
     return f"user:{username}"
+
+
+def data_request_target(request_id: object) -> str:
+    return f"data_request:{request_id}"
+
+
+def grant_target(grant_id: object) -> str:
+    return f"grant:{grant_id}"

@@ -84,15 +84,27 @@ def chunk_aad(*, pseudonym: str, batch_id: str, category: str, app_id: str) -> b
     return f"capture-chunk/v1|{pseudonym}|{batch_id}|{category}|{app_id}".encode()
 
 
-def new_wrapped_data_key(pseudonym: str) -> bytes:
-    """A fresh data key, returned wrapped: nonce ‖ AES-GCM(master, key)."""
+def new_wrapped_key(aad: bytes) -> bytes:
+    """A fresh random 256-bit key, returned wrapped by the master key: nonce ‖ AES-GCM(master, key, aad).
+
+    ``aad`` names what the key belongs to, so a wrapped key moved to another owner fails to unwrap.
+    """
     nonce = os.urandom(NONCE_BYTES)
-    return nonce + AESGCM(master_key()).encrypt(nonce, AESGCM.generate_key(bit_length=256), _subject_aad(pseudonym))
+    return nonce + AESGCM(master_key()).encrypt(nonce, AESGCM.generate_key(bit_length=256), aad)
+
+
+def unwrap_key(wrapped: bytes | memoryview, aad: bytes) -> bytes:
+    wrapped = bytes(wrapped)
+    return AESGCM(master_key()).decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], aad)
+
+
+def new_wrapped_data_key(pseudonym: str) -> bytes:
+    """A fresh data key for a subject, returned wrapped."""
+    return new_wrapped_key(_subject_aad(pseudonym))
 
 
 def unwrap_data_key(wrapped: bytes | memoryview, pseudonym: str) -> bytes:
-    wrapped = bytes(wrapped)
-    return AESGCM(master_key()).decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], _subject_aad(pseudonym))
+    return unwrap_key(wrapped, _subject_aad(pseudonym))
 
 
 def encrypt_chunk(data_key: bytes, plaintext: bytes, aad: bytes) -> tuple[bytes, bytes]:

@@ -9,6 +9,7 @@ api_v1 = [
     path("audit/", include("audit.api_urls")),
     path("consent/", include("consent.api_urls")),
     path("collection/", include("collection.api_urls")),
+    path("access/", include("access.api_urls")),
 ]
 
 urlpatterns = [

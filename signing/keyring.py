@@ -6,7 +6,7 @@ Layout under ``settings.SIGNING_KEY_DIR``::
     <purpose>/ring.json     {"current": kid, "keys": {kid: {"created_at", "retired_at"}}}
 
 Purposes: ``collection`` signs capture tokens, ``receipts`` signs consent
-receipts, ``audit`` signs checkpoints.  All public keys that may still verify
+receipts, ``audit`` signs checkpoints, ``datasets`` signs export manifests.  All public keys that may still verify
 something are published together in ``/.well-known/jwks.json``; each ``kid``
 names its purpose.  A ring is created on first use.  Rotation makes a new
 current key and retires the old one, which stays published: collection keys
@@ -41,6 +41,7 @@ class Purpose(StrEnum):
     COLLECTION = "collection"
     RECEIPTS = "receipts"
     AUDIT = "audit"
+    DATASETS = "datasets"
 
 
 def b64url(data: bytes) -> str:

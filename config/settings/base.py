@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "consent",
     "collection",
     "erasure",
+    "access",
 ]
 
 MIDDLEWARE = [
@@ -169,6 +170,14 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "erasure.tasks.enforce_retention_task",
         "schedule": crontab(minute=17),
     },
+    "data-requests-expiry": {
+        "task": "access.tasks.expire_requests_task",
+        "schedule": timedelta(minutes=10),
+    },
+    "grants-expiry": {
+        "task": "access.tasks.expire_grants_task",
+        "schedule": timedelta(minutes=1),
+    },
 }
 
 # The data controller named in consent receipts (Kantara CR v1.1 piiControllers).
@@ -181,6 +190,11 @@ CONSENT_JURISDICTION = env_str("CONSENT_JURISDICTION", "EU")
 CONSENT_STATS_MIN_GROUP = 5
 # Days an erasure request may take before it is overdue (read by erasure.services).
 ERASURE_DUE_DAYS = env_int("ERASURE_DUE_DAYS", 30, minimum=1)
+
+# Data access: a pending request nobody decides expires after this many days;
+# a grant lasts at most this many (officers may choose less when approving).
+DATA_REQUEST_PENDING_DAYS = env_int("DATA_REQUEST_PENDING_DAYS", 14, minimum=1)
+DATA_GRANT_DAYS = env_int("DATA_GRANT_DAYS", 30, minimum=1)
 
 # --- Audit ------------------------------------------------------------------
 # Only the test settings turn this on: it lets the test runner lift the audit

@@ -1,0 +1,113 @@
+"""Reads of data requests, grants and exports, each with its permission rule.
+
+Requesters see their own requests, grants and exports; privacy officers and
+auditors see all of them (auditors read only).  Anything else the actor may
+not see is "not found".
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from access.membership import count_events, members_now
+from access.models import DataRequest, Export, Grant
+from accounts.models import Role, User
+from config.errors import NotFound, NotPermitted
+
+_OVERSEERS = (Role.PRIVACY_OFFICER, Role.AUDITOR)
+
+
+def _sees_all(actor: User) -> bool:
+    return any(actor.has_role(role) for role in _OVERSEERS)
+
+
+def _require_any_role(actor: User) -> None:
+    if not (_sees_all(actor) or actor.has_role(Role.REQUESTER)):
+        raise NotPermitted("permission_denied", "Only requesters, privacy officers and auditors see data requests.")
+
+
+def data_requests_for_actor(*, actor: User, status: str | None = None) -> QuerySet[DataRequest]:
+    _require_any_role(actor)
+    requests = DataRequest.objects.select_related("requester", "notice").prefetch_related("reviews__officer")
+    if not _sees_all(actor):
+        requests = requests.filter(requester=actor)
+    if status:
+        requests = requests.filter(status=status)
+    return requests.order_by("-created_at")
+
+
+def data_request_for_actor(*, actor: User, request_id: uuid.UUID | str) -> DataRequest:
+    request = data_requests_for_actor(actor=actor).filter(pk=request_id).first()
+    if request is None:
+        raise NotFound("not_found", "No such data request.")
+    return request
+
+
+def review_queue_for_officer(*, actor: User) -> QuerySet[DataRequest]:
+    """Pending requests, oldest first: what officers have to decide."""
+    if not actor.has_role(Role.PRIVACY_OFFICER):
+        raise NotPermitted("not_an_officer", "Only privacy officers review data requests.")
+    return data_requests_for_actor(actor=actor, status=DataRequest.Status.PENDING).order_by("created_at")
+
+
+@dataclass(frozen=True)
+class Impact:
+    """How much a request would cover if exported now; aggregate only."""
+
+    subjects: int | None  # None: fewer than the minimum group size, not shown
+    events: int | None
+    minimum: int
+
+    @property
+    def subjects_text(self) -> str:
+        return f"fewer than {self.minimum}" if self.subjects is None else f"{self.subjects:,}"
+
+
+def impact_for_officer(*, actor: User, request: DataRequest) -> Impact:
+    """Subjects and events the request would cover today, hidden below the minimum group size."""
+    if not actor.has_role(Role.PRIVACY_OFFICER):
+        raise NotPermitted("not_an_officer", "Only privacy officers see the impact of a request.")
+    members = members_now(request)
+    minimum = settings.CONSENT_STATS_MIN_GROUP
+    if len(members) < minimum:
+        # The event count of a handful of people says too much about each of them.
+        return Impact(subjects=None, events=None, minimum=minimum)
+    return Impact(subjects=len(members), events=count_events(request, members), minimum=minimum)
+
+
+def grants_for_actor(*, actor: User) -> QuerySet[Grant]:
+    _require_any_role(actor)
+    grants = Grant.objects.select_related("request__requester", "request__notice")
+    if not _sees_all(actor):
+        grants = grants.filter(request__requester=actor)
+    return grants.order_by("-created_at")
+
+
+def grant_for_actor(*, actor: User, grant_id: uuid.UUID | str) -> Grant:
+    grant = grants_for_actor(actor=actor).filter(pk=grant_id).first()
+    if grant is None:
+        raise NotFound("not_found", "No such grant.")
+    return grant
+
+
+def grant_for_holder(*, actor: User, grant_id: uuid.UUID | str) -> Grant:
+    """A grant the actor holds (only the requester exports under it)."""
+    grant = Grant.objects.select_related("request").filter(pk=grant_id, request__requester=actor).first()
+    if grant is None:
+        raise NotFound("not_found", "No such grant.")
+    return grant
+
+
+def export_for_actor(*, actor: User, export_id: uuid.UUID | str) -> Export:
+    _require_any_role(actor)
+    exports = Export.objects.select_related("grant__request")
+    if not _sees_all(actor):
+        exports = exports.filter(grant__request__requester=actor)
+    export = exports.filter(pk=export_id).first()
+    if export is None:
+        raise NotFound("not_found", "No such export.")
+    return export
