@@ -20,3 +20,11 @@ urlpatterns = [
     path("exports/<uuid:export_id>", api.ExportDetailApi.as_view(), name="access-export"),
     path("exports/<uuid:export_id>/manifest", api.ExportManifestApi.as_view(), name="access-export-manifest"),
 ]
+
+# The employee's own: the exports that included them, and each one's inclusion proof.
+from access import api_employee  # noqa: E402
+
+urlpatterns += [
+    path("me/exports", api_employee.MeExportListApi.as_view(), name="access-me-exports"),
+    path("me/exports/<uuid:export_id>/proof", api_employee.MeExportProofApi.as_view(), name="access-me-export-proof"),
+]

@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 
 from accounts.guards import require_role
 from accounts.models import Role, User
+from audit.actions import AuditAction
 from audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from audit.targets import subject_target
 from audit.tree import StoredTree
@@ -150,21 +151,56 @@ def consistency_proof_for_actor(*, actor, first: int, second: int | None) -> dic
     }
 
 
-def accesses_for_employee(*, employee: User, limit: int = 100) -> list[AuditEntry]:
-    """Entries about the employee's data by others, newest first: what "who accessed data about you" shows.
+# What the system does to carry out an erasure or a retention rule: steps of
+# deleting data, not reads of it.  The employee sees them with their erasure
+# requests, not among the accesses.
+ERASURE_STEPS: tuple[str, ...] = tuple(
+    str(action)
+    for action in (
+        AuditAction.ERASURE_KEY_DESTROYED,
+        AuditAction.ERASURE_CIPHERTEXT_DELETED,
+        AuditAction.ERASURE_COMPLETED,
+        AuditAction.RETENTION_PURGED,
+    )
+)
 
-    The employee's own actions and consent changes are in their history, not here.
-    """
+
+def _own_subject_target(employee: User) -> str | None:
+    """The target naming the employee's subject in the log; None if they have no subject."""
     try:
         pseudonym = employee.subject.pseudonym  # the reverse one-to-one from consent.Subject
     except ObjectDoesNotExist:
+        return None
+    return subject_target(pseudonym)
+
+
+def accesses_for_employee(*, employee: User, limit: int = 100) -> list[AuditEntry]:
+    """Entries about the employee's data by others, newest first: what "who accessed data about you" shows.
+
+    The employee's own actions and consent changes are in their history, not
+    here; the system's erasure steps are with their erasure requests
+    (``erasure_steps_for_employee``).  Dataset exports target their grant, not
+    the people in them: ``access.employee`` lists those.
+    """
+    target = _own_subject_target(employee)
+    if target is None:
         return []
-    target = subject_target(pseudonym)
     return list(
         AuditEntry.objects.filter(target=target, seq__lt=log_size())
         .exclude(actor=target)
         .exclude(action__startswith="consent.")
+        .exclude(action__in=ERASURE_STEPS)
         .order_by("-seq")[:limit]
+    )
+
+
+def erasure_steps_for_employee(*, employee: User, limit: int = 100) -> list[AuditEntry]:
+    """The steps that erased the employee's data (key destroyed, ciphertext deleted, completed), newest first."""
+    target = _own_subject_target(employee)
+    if target is None:
+        return []
+    return list(
+        AuditEntry.objects.filter(target=target, seq__lt=log_size(), action__in=ERASURE_STEPS).order_by("-seq")[:limit]
     )
 
 

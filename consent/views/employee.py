@@ -1,4 +1,4 @@
-"""The employee's portal: one page with their consent, history, receipts and erasure requests, and its forms.
+"""The employee's portal: one page with their consent, history, receipts, erasure requests and accesses, and its forms.
 
 Each form posts to its own view, which calls a service and redirects back to
 the page with a message; a refusal (a domain error, or a malformed post)
@@ -13,8 +13,12 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from access import employee as access_employee
 from accounts.decorators import employee_required
+from accounts.models import User
 from audit import selectors as audit_selectors
+from audit.actions import AuditAction
+from audit.models import AuditEntry
 from config.errors import InvalidInput
 from consent import selectors, services
 from consent.forms import ChoicesForm, ExclusionsForm, ReviewForm, WithdrawForm
@@ -29,6 +33,37 @@ def _optional_url(name: str) -> str | None:
         return reverse(name)
     except NoReverseMatch:
         return None
+
+
+def _who(actor: str) -> str:
+    return actor.removeprefix("user:")
+
+
+def _entries(entries: list[AuditEntry]) -> list[dict[str, object]]:
+    """Audit entries as the page shows them: readable action names, accounts by username."""
+    return [
+        {"ts": e.ts, "actor": _who(e.actor), "action": AuditAction.label_of(e.action), "detail": e.detail}
+        for e in entries
+    ]
+
+
+def _exports(employee: User) -> list[dict[str, object]]:
+    """The dataset exports that included the employee, with what the sentence and the proof link need."""
+    return [
+        {
+            "export_id": e.export_id,
+            "exported_at": e.exported_at,
+            "requester": e.requester,
+            "purpose": e.purpose,
+            # The sentence continues after the description.
+            "purpose_description": e.purpose_description.rstrip(". "),
+            "grant_id": e.grant_id,
+            "categories": [CATEGORY_LABELS.get(c, c) for c in e.categories],
+            "audit_seq": e.audit_seq,
+            "proof_url": reverse("access-me-export-proof", args=[e.export_id]) + "?format=json",
+        }
+        for e in access_employee.exports_for_employee(employee=employee, limit=50)
+    ]
 
 
 @require_GET
@@ -71,7 +106,9 @@ def portal(request: HttpRequest) -> HttpResponse:
         "other_excluded": [a for a in overview.excluded_apps if a not in listed],
         "history": selectors.consent_history_for_employee(employee=employee)[:200],
         "erasure_requests": erasure_selectors.erasure_requests_for_employee(employee=employee),
-        "accesses": audit_selectors.accesses_for_employee(employee=employee, limit=50),
+        "erasure_steps": _entries(audit_selectors.erasure_steps_for_employee(employee=employee, limit=50)),
+        "accesses": _entries(audit_selectors.accesses_for_employee(employee=employee, limit=50)),
+        "exports": _exports(employee),
         "devices_url": _optional_url("collection:devices"),
         "my_data_url": _optional_url("collection:my_data"),
         "category_labels": CATEGORY_LABELS,
