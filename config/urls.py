@@ -17,6 +17,7 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("", include("consent.urls")),
     path("", include("collection.urls")),
+    path("requests/", include("access.urls")),
     path(".well-known/jwks.json", jwks_view, name="jwks"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

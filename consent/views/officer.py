@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from access.selectors import review_queue_for_officer
 from accounts.decorators import officer_required
 from config.errors import ApplicationError, InvalidInput
 from config.exceptions import status_for
@@ -39,6 +40,7 @@ def officer_home(request: HttpRequest) -> HttpResponse:
         "erasure": erasure_selectors.erasure_deadlines_for_officer(actor=request.user),
         "stat_groups": [rates.overall, *rates.departments] + ([rates.pooled_small] if rates.pooled_small else []),
         "categories": DataCategory.choices,
+        "pending_requests": review_queue_for_officer(actor=request.user).count(),
     }
     return render(request, "consent/officer_home.html", context)
 
