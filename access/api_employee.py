@@ -13,21 +13,13 @@ from rest_framework.views import APIView
 
 from access import employee as selectors
 from accounts.permissions import IsEmployee
+from audit.serializers import CheckpointSerializer
 from config.schema import ErrorSerializer
 
 
 class ExportPurposeSerializer(serializers.Serializer):
     id = serializers.CharField(source="purpose")
     description = serializers.CharField(source="purpose_description", help_text="as the request's notice words it")
-
-
-class SignedCheckpointSerializer(serializers.Serializer):
-    origin = serializers.CharField()
-    size = serializers.IntegerField()
-    root_hash = serializers.CharField(help_text="lowercase hex SHA-256")
-    timestamp = serializers.CharField(help_text="RFC 3339")
-    kid = serializers.CharField(help_text="key id in /.well-known/jwks.json")
-    signature = serializers.CharField(help_text="base64url Ed25519 over the RFC 8785 bytes of the other fields")
 
 
 class ExportAccessSerializer(serializers.Serializer):
@@ -69,7 +61,7 @@ class MeExportProofApi(APIView):
         leaf = serializers.CharField(help_text="the entry's leaf bytes (RFC 8785 JSON)")
         leaf_hash = serializers.CharField(help_text="SHA-256(0x00 || leaf), lowercase hex")
         proof = serializers.ListField(child=serializers.CharField(), help_text="the audit path, lowercase hex")
-        checkpoint = SignedCheckpointSerializer(help_text="the latest signed checkpoint, exactly as signed")
+        checkpoint = CheckpointSerializer(help_text="the latest signed checkpoint, exactly as signed")
 
     @extend_schema(responses={200: OutputSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer})
     def get(self, request, export_id):

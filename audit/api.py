@@ -21,24 +21,13 @@ from audit.selectors import (
     entries_for_actor,
     inclusion_proof_for_actor,
 )
+from audit.serializers import CheckpointSerializer
 from audit.services import CheckpointRefused, checkpoint_create
 from config.errors import Conflict, InvalidInput
 from config.schema import ErrorSerializer
 
 # Keeps values inside a 64-bit database integer.
 MAX_INT = 2**63 - 1
-
-
-class CheckpointSerializer(serializers.Serializer):
-    origin = serializers.CharField()
-    size = serializers.IntegerField()
-    root_hash = serializers.CharField(help_text="lowercase hex SHA-256")
-    timestamp = serializers.CharField(help_text="RFC 3339")
-    kid = serializers.CharField(help_text="key id in /.well-known/jwks.json")
-    signature = serializers.CharField(help_text="base64url Ed25519 over the RFC 8785 bytes of the other fields")
-
-    def to_representation(self, instance):
-        return instance.document()
 
 
 def _query(request, serializer_class, allowed: tuple[str, ...]) -> dict:
