@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsEmployee
 from audit import selectors as audit_selectors
+from audit.actions import AuditAction
 from config.schema import ErrorSerializer
 from consent import selectors, services
 from consent.api.common import (
@@ -199,7 +200,11 @@ class MeAccessListApi(APIView):
         ts = serializers.DateTimeField()
         actor = serializers.CharField()
         action = serializers.CharField()
+        action_label = serializers.SerializerMethodField(help_text="the action in words")
         detail = serializers.DictField()
+
+        def get_action_label(self, entry) -> str:
+            return AuditAction.label_of(entry.action)
 
     @extend_schema(responses={200: OutputSerializer(many=True)})
     def get(self, request):

@@ -228,8 +228,8 @@ def test_employees_see_who_accessed_data_about_them_and_nobody_else_does(api_as,
     audit_record(actor="user:rita", action="dataset.exported", target="subject:sub_someone_else", detail={})
     api_as(alice).post("/api/v1/consent/me/erasure-requests", {}, format="json")  # her own action: not an access
     accesses = api_as(alice).get("/api/v1/consent/me/accesses").json()
-    assert [(a["actor"], a["action"], a["detail"]) for a in accesses] == [
-        ("user:rita", "dataset.exported", {"grant": 7})
+    assert [(a["actor"], a["action"], a["action_label"], a["detail"]) for a in accesses] == [
+        ("user:rita", "dataset.exported", "Dataset exported", {"grant": 7})
     ]
     assert api_as(bob).get("/api/v1/consent/me/accesses").json() == []
 
