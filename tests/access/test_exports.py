@@ -208,3 +208,18 @@ def test_a_request_for_keystrokes_exports_typed_text_only_as_stored(
     rows = lines(download(api_as(rita), grant["id"])[1])
     assert [r["key_char"] for r in rows if r["type"] == "key.down"] == ["h", "i"]
     assert request_body()["purpose"] == "agent-training"
+
+
+def test_an_expired_grant_exports_nothing_even_before_the_beat_job_ends_it(
+    captured, submit, approve, api_as, rita, frozen
+):
+    from datetime import timedelta
+
+    from access.models import Grant
+
+    grant = approve(submit()["id"], grant_days=1)["grant"]
+    frozen.move_to(Grant.objects.get(pk=grant["id"]).expires_at + timedelta(seconds=1), tick=False)
+    refused = api_as(rita).get(f"{API}/grants/{grant['id']}/export")
+    assert refused.status_code == 403 and refused.json()["error"] == "grant_expired"
+    assert Grant.objects.get(pk=grant["id"]).status == "active"  # the beat job has not run: the check is at use
+    assert not Export.objects.exists()
