@@ -29,10 +29,12 @@ fetched, decrypted and decoded, with nothing encoded or written out.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -329,17 +331,17 @@ def _in_child(mode: str, grant_id: str, requester_id: str) -> dict:
 
 
 def run() -> list[Figure]:
-    os.environ.setdefault("MASTER_KEY", base64.b64encode(os.urandom(32)).decode())
     bench.setup_django()
     from django.conf import settings
     from django.db import connection
 
-    if not settings.MASTER_KEY:
-        settings.MASTER_KEY = os.environ["MASTER_KEY"]
-    temporary = None
+    # The measuring processes read the master key from the environment: the same one.
+    key = settings.MASTER_KEY or os.environ.get("MASTER_KEY") or base64.b64encode(os.urandom(32)).decode()
+    settings.MASTER_KEY = os.environ["MASTER_KEY"] = key
     if connection.vendor == "sqlite" and not bench._database_ready:
         # A file, not the in-memory default, so the measuring processes see the same database.
         temporary = tempfile.mkdtemp(prefix="access-bench-")
+        atexit.register(shutil.rmtree, temporary, True)  # after the run has dropped the database in it
         connection.settings_dict.setdefault("TEST", {})["NAME"] = str(Path(temporary) / "bench.sqlite3")
     vendor = bench.bench_database()
     if vendor == "sqlite" and connection.is_in_memory_db():
@@ -354,6 +356,7 @@ def run() -> list[Figure]:
         exports.append(_in_child("export", grant_id, requester_id))
         baselines.append(_in_child("baseline", grant_id, requester_id))
     events = exports[0]["events"]
+    assert events == stored, (events, stored)  # the request covers everything stored
     assert all(e["events"] == events for e in exports) and all(b["events"] == events for b in baselines), (
         exports,
         baselines,
