@@ -9,9 +9,13 @@ a subject from every later export at once, before any erasure has run.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import itemgetter
 
+import msgspec
 from django.db.models import Q, Sum
 
 from access.models import DataRequest
@@ -21,6 +25,10 @@ from collection.schema import decode_events
 from consent.models import AllowedApplication, ConsentNotice, ConsentState
 
 Pair = tuple[str, str]  # (category, app)
+
+# Stored chunks decoded to builtins: a list of dicts, one per event.
+_as_builtins = msgspec.msgpack.Decoder()
+event_timestamp = itemgetter("timestamp")
 
 
 @dataclass(frozen=True)
@@ -123,11 +131,17 @@ def decrypted_chunks(chunks, by_subject: dict[int, Member]) -> Iterator[tuple[Me
         yield member, category, app_id, decode_events(crypto.decrypt_chunk(data_key, nonce, ciphertext, aad))
 
 
-def member_chunks(request: DataRequest, member: Member, data_key: bytes) -> Iterator[tuple[float, str, list]]:
+def member_chunks(request: DataRequest, member: Member, data_key: bytes) -> Iterator[tuple[float, str, list[dict]]]:
     """(first timestamp, app, events sorted by time) of a member's covered chunks, oldest first.
 
     Lazy: a chunk is fetched and decrypted only when the caller asks for it,
     so memory holds the chunks that overlap in time, not the subject's data.
+
+    The events are plain dicts, exactly what ``msgspec.to_builtins`` makes of
+    the stored events (``type`` first, then the fields in declaration order,
+    defaults omitted), decoded straight from the stored MessagePack: it was
+    validated at ingestion and is authenticated by AES-GCM, and building
+    structs only to turn them back into dicts cost more than the decoding.
     """
     rows = (
         _chunks(request, [member.subject_id])
@@ -138,16 +152,33 @@ def member_chunks(request: DataRequest, member: Member, data_key: bytes) -> Iter
         if (category, app_id) not in member.pairs:
             continue
         aad = crypto.chunk_aad(pseudonym=member.pseudonym, batch_id=str(batch_id), category=category, app_id=app_id)
-        events = decode_events(crypto.decrypt_chunk(data_key, nonce, ciphertext, aad))
-        events.sort(key=_timestamp)
+        plaintext = crypto.decrypt_chunk(data_key, nonce, ciphertext, aad)
+        with _collector_paused():
+            events = _as_builtins.decode(plaintext)
+        events.sort(key=event_timestamp)
         yield first_ts.timestamp(), app_id, events
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No garbage collection while a chunk is decoded.
+
+    Its thousands of new dicts would each count towards the collector's
+    threshold and set off several collections per chunk, each walking objects
+    that cannot be garbage yet (decoding makes no cycles); paused, the one
+    collection that is due runs after.  This made exports about a quarter
+    faster (bench/access_export.py).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def data_key_of(member: Member) -> bytes | None:
     """The member's data key, or None once it has been destroyed (erased)."""
     wrapped = SubjectKey.objects.filter(subject_id=member.subject_id).values_list("wrapped_key", flat=True).first()
     return crypto.unwrap_data_key(wrapped, member.pseudonym) if wrapped is not None else None
-
-
-def _timestamp(event) -> float:
-    return event.timestamp

@@ -18,7 +18,8 @@ the audit entry what was selected when the export began.
 from __future__ import annotations
 
 import hashlib
-import heapq
+import math
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -28,7 +29,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from access.membership import Member, count_events, data_key_of, member_chunks, members_now
+from access.membership import Member, count_events, data_key_of, event_timestamp, member_chunks, members_now
 from access.models import Export, ExportSubject, Grant
 from access.pseudonyms import EPISODE_GAP_SECONDS, GrantPseudonyms
 from access.services.grants import grant_usable
@@ -46,6 +47,8 @@ MANIFEST_TYPE = "dataset-manifest+jwt"
 # The opening of a chunk is decided on its stored first timestamp, kept to the
 # microsecond; open it this much early so rounding never reorders events.
 _OPEN_MARGIN = 0.001
+# The stream's pieces: at least this many bytes, except the last.
+_PIECE_BYTES = 65536
 
 
 @dataclass
@@ -100,7 +103,7 @@ def export_begin(*, actor: User, grant: Grant) -> ExportStream:
 
 def _produce(export: Export, grant: Grant, members: list[Member], pseudonyms: GrantPseudonyms) -> Iterator[bytes]:
     digest = hashlib.sha256()
-    encoder = msgspec.json.Encoder()
+    encode_lines = msgspec.json.Encoder().encode_lines
     served_events = served_subjects = 0
     request = grant.request
     low, high = request.since.timestamp(), request.until.timestamp()
@@ -110,27 +113,26 @@ def _produce(export: Export, grant: Grant, members: list[Member], pseudonyms: Gr
         if data_key is None:
             continue  # erased since the export began
         subject = pseudonyms.subject(member.pseudonym)
-        episodes: dict[str, tuple[float, str]] = {}
+        seen: dict[str, float] = {}  # app -> time of the subject's latest event there
+        episode_of: dict[str, str] = {}  # app -> the episode that event belongs to
         any_event = False
-        for event in _merged(member_chunks(request, member, data_key)):
-            ts = event.timestamp
-            if not low <= ts < high:
-                continue
-            app = event.app
-            last = episodes.get(app)
-            if last is None or ts - last[0] > EPISODE_GAP_SECONDS:
-                episode = pseudonyms.episode(member.pseudonym, app, ts)
-            else:
-                episode = last[1]
-            episodes[app] = (ts, episode)
-            line = msgspec.to_builtins(event)
-            line["subject"] = subject
-            line["episode"] = episode
-            buffer += encoder.encode(line)
-            buffer += b"\n"
-            served_events += 1
-            any_event = True
-            if len(buffer) >= 65536:
+        for block in _merged(member_chunks(request, member, data_key)):
+            # A block is in timestamp order: the time range is a slice of it.
+            block = block[bisect_left(block, low, key=event_timestamp) : bisect_left(block, high, key=event_timestamp)]
+            for event in block:
+                ts = event["timestamp"]
+                app = event["app"]
+                if ts - seen.get(app, -math.inf) > EPISODE_GAP_SECONDS:
+                    episode_of[app] = pseudonyms.episode(member.pseudonym, app, ts)
+                seen[app] = ts
+                # The event's dict is ours (decoded for this export): the two names go last, as before.
+                event["subject"] = subject
+                event["episode"] = episode_of[app]
+            if block:
+                buffer += encode_lines(block)  # one JSON line per event, each ending in "\n"
+                served_events += len(block)
+                any_event = True
+            if len(buffer) >= _PIECE_BYTES:
                 digest.update(buffer)
                 yield bytes(buffer)
                 buffer.clear()
@@ -141,26 +143,46 @@ def _produce(export: Export, grant: Grant, members: list[Member], pseudonyms: Gr
     _complete(export, grant, sha256=digest.hexdigest(), events=served_events, subjects=served_subjects)
 
 
-def _merged(chunks: Iterator[tuple[float, str, list]]) -> Iterator:
-    """The events of time-ordered chunks in timestamp order, opening each chunk only when it is reached."""
-    heap: list[tuple[float, int, int, list]] = []
-    opened = 0
-    pending = next(chunks, None)
-    while heap or pending is not None:
-        while pending is not None and (not heap or pending[0] - _OPEN_MARGIN <= heap[0][0]):
-            events = pending[2]
-            if events:
-                heapq.heappush(heap, (events[0].timestamp, opened, 0, events))
-                opened += 1
-            pending = next(chunks, None)
-        if not heap:
+def _merged(chunks: Iterator[tuple[float, str, list]]) -> Iterator[list]:
+    """The events of time-ordered chunks in timestamp order, in blocks, opening each chunk only when it is reached.
+
+    Before a chunk is opened, every event of the chunks already open that is
+    earlier than the new chunk's first timestamp (less ``_OPEN_MARGIN``)
+    comes before all of its events: those events go out as one block.  A
+    block drawn from one chunk is a slice of it; one drawn from chunks that
+    overlap in time is sorted by timestamp, stably, so equal timestamps keep
+    the order of the chunks, then of the events in a chunk.  The order is
+    the one a k-way merge gives, with the per-event work done by ``list.sort``.
+    Memory holds the chunks that are open, as before.
+    """
+    runs: list[list] = []  # [events, first not yet served] of each open chunk, in opening order
+    for first, _app, events in chunks:
+        if not events:
             continue
-        _, order, position, events = heap[0]
-        yield events[position]
-        if position + 1 < len(events):
-            heapq.heapreplace(heap, (events[position + 1].timestamp, order, position + 1, events))
-        else:
-            heapq.heappop(heap)
+        block = _served_before(runs, first - _OPEN_MARGIN)
+        if block:
+            yield block
+        runs.append([events, 0])
+    block = _served_before(runs, math.inf)
+    if block:
+        yield block
+
+
+def _served_before(runs: list[list], horizon: float) -> list:
+    """Take out of ``runs`` the events earlier than ``horizon``, in timestamp order; drops exhausted runs."""
+    parts = []
+    for run in runs:
+        events, start = run
+        end = len(events) if horizon == math.inf else bisect_left(events, horizon, lo=start, key=event_timestamp)
+        if end > start:
+            parts.append(events[start:end])
+            run[1] = end
+    runs[:] = [run for run in runs if run[1] < len(run[0])]
+    if len(parts) == 1:
+        return parts[0]
+    block = [event for part in parts for event in part]
+    block.sort(key=event_timestamp)
+    return block
 
 
 def manifest_payload(export: Export, grant: Grant, *, sha256: str, events: int, subjects: int) -> dict[str, object]:
