@@ -16,15 +16,27 @@ from dataclasses import dataclass
 from operator import itemgetter
 
 import msgspec
+from cryptography.exceptions import InvalidTag
 from django.db.models import Q, Sum
 
 from access.models import DataRequest
 from collection import crypto
 from collection.models import EventChunk, SubjectKey
 from collection.schema import decode_events
+from config.errors import Unavailable
 from consent.models import AllowedApplication, ConsentNotice, ConsentState
 
 Pair = tuple[str, str]  # (category, app)
+
+
+@contextmanager
+def readable_storage() -> Iterator[None]:
+    """Reading captured data needs the master key: without it (or with the wrong one) nothing is read or served."""
+    try:
+        yield
+    except (crypto.MasterKeyUnavailable, InvalidTag):
+        raise Unavailable("storage_unavailable", "Encrypted storage cannot be read; nothing was exported.") from None
+
 
 # Stored chunks decoded to builtins: a list of dicts, one per event.
 _as_builtins = msgspec.msgpack.Decoder()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import QuerySet
 
-from access.membership import count_events, members_now
+from access.membership import count_events, members_now, readable_storage
 from access.models import DataRequest, Export, Grant
 from accounts.models import Role, User
 from config.errors import NotFound, NotPermitted
@@ -76,7 +76,9 @@ def impact_for_officer(*, actor: User, request: DataRequest) -> Impact:
     if len(members) < minimum:
         # The event count of a handful of people says too much about each of them.
         return Impact(subjects=None, events=None, minimum=minimum)
-    return Impact(subjects=len(members), events=count_events(request, members), minimum=minimum)
+    with readable_storage():
+        events = count_events(request, members)
+    return Impact(subjects=len(members), events=events, minimum=minimum)
 
 
 def grants_for_actor(*, actor: User) -> QuerySet[Grant]:

@@ -29,7 +29,15 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from access.membership import Member, count_events, data_key_of, event_timestamp, member_chunks, members_now
+from access.membership import (
+    Member,
+    count_events,
+    data_key_of,
+    event_timestamp,
+    member_chunks,
+    members_now,
+    readable_storage,
+)
 from access.models import Export, ExportSubject, Grant
 from access.pseudonyms import EPISODE_GAP_SECONDS, GrantPseudonyms
 from access.services.grants import grant_usable
@@ -70,9 +78,10 @@ def export_begin(*, actor: User, grant: Grant) -> ExportStream:
         if request.requester_id != actor.pk:
             raise NotFound("not_found", "No such grant.")
         grant_usable(grant=grant, now=now)
-        pseudonyms = GrantPseudonyms(grant_id=grant.id, wrapped_key=grant.wrapped_key)
-        members = members_now(request)
-        events = count_events(request, members)
+        with readable_storage():
+            pseudonyms = GrantPseudonyms(grant_id=grant.id, wrapped_key=grant.wrapped_key)
+            members = members_now(request)
+            events = count_events(request, members)
         export = Export.objects.create(grant=grant, created_at=now, subjects=len(members), events=events)
         ExportSubject.objects.bulk_create(
             [ExportSubject(export=export, subject_id=m.subject_id, pairs=sorted(m.pairs)) for m in members],

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 
-from access.membership import members_now
+from access.membership import members_now, readable_storage
 from access.models import Export, ExportSubject, Grant, PropagationAck
 from access.pseudonyms import GrantPseudonyms
 from access.services.grants import grant_usable
@@ -74,7 +74,8 @@ def _held_grant(actor: User, grant: Grant) -> Grant:
 def withdrawals_for_holder(*, actor: User, grant: Grant) -> Withdrawals:
     """Who left each of the grant's exports since it was made, in the grant's pseudonyms."""
     grant = _held_grant(actor, grant)
-    pseudonyms = GrantPseudonyms(grant_id=grant.id, wrapped_key=grant.wrapped_key)
+    with readable_storage():
+        pseudonyms = GrantPseudonyms(grant_id=grant.id, wrapped_key=grant.wrapped_key)
     covered = {m.subject_id: m.pairs for m in members_now(grant.request)}
     exports = list(grant.exports.order_by("created_at"))
     rows = ExportSubject.objects.filter(export__in=exports).select_related("subject")

@@ -223,3 +223,14 @@ def test_an_expired_grant_exports_nothing_even_before_the_beat_job_ends_it(
     assert refused.status_code == 403 and refused.json()["error"] == "grant_expired"
     assert Grant.objects.get(pk=grant["id"]).status == "active"  # the beat job has not run: the check is at use
     assert not Export.objects.exists()
+
+
+def test_without_the_master_key_nothing_is_exported_and_the_caller_is_told(granted, api_as, rita, settings):
+    from collection import crypto
+
+    settings.MASTER_KEY_FILE = settings.MASTER_KEY_FILE.parent / "missing.key"
+    crypto._master_cache.clear()
+    refused = api_as(rita).get(f"{API}/grants/{granted['id']}/export")
+    assert refused.status_code == 503 and refused.json()["error"] == "storage_unavailable"
+    assert not Export.objects.exists()
+    assert not AuditEntry.objects.filter(action="dataset.exported").exists()
