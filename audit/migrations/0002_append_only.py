@@ -34,6 +34,10 @@ POSTGRESQL = [
         -- Everything that does not need the number is done before the head row is locked.
         entry := (NEW.prefix || ',"seq":0' || NEW.suffix)::jsonb;
         DELETE FROM audit_auditpending WHERE id = NEW.id;
+        -- Writers queue on a transaction-level advisory lock (released at the
+        -- end of the transaction, like the row lock it guards): waking the next
+        -- writer is cheaper than a row-lock wait and recheck.  The key is fixed.
+        PERFORM pg_advisory_xact_lock(hashtext('audit_audithead'));
         UPDATE audit_audithead SET size = size + 1 WHERE id = 1 RETURNING size - 1 INTO next_seq;
         IF NOT FOUND THEN
             RAISE EXCEPTION 'the audit log has no head row' USING ERRCODE = 'object_not_in_prerequisite_state';
