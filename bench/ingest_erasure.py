@@ -98,14 +98,14 @@ def run() -> list[Figure]:
     from django.conf import settings
     from django.db import connection
 
-    from accounts.services import user_create
+    from accounts.factories import UserFactory
     from audit.models import AuditEntry
     from collection.models import Device, EventChunk, SubjectKey
     from collection.services import subject_data_erase, subject_events
     from consent.services import subject_for_employee
 
     settings.MASTER_KEY = base64.b64encode(os.urandom(32)).decode()
-    employee = user_create(actor="system:bench", username=f"erase-{uuid.uuid4().hex[:6]}", roles=["employee"])
+    employee = UserFactory(actor="system:bench", username=f"erase-{uuid.uuid4().hex[:6]}", employee=True)
     subject = subject_for_employee(employee)
     device = Device.objects.create(
         employee=employee, name="bench", platform="linux", secret_digest=uuid.uuid4().hex * 2
