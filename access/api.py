@@ -27,7 +27,7 @@ from config.schema import ErrorSerializer
 from consent.models import DataCategory
 
 ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
-Overseers = role_permission(Role.REQUESTER, Role.PRIVACY_OFFICER, Role.AUDITOR)
+DataAccessRoles = role_permission(Role.REQUESTER, Role.PRIVACY_OFFICER, Role.AUDITOR)
 
 
 class DataReviewSerializer(serializers.Serializer):
@@ -76,7 +76,7 @@ class DataRequestSerializer(serializers.Serializer):
 class RequestListCreateApi(APIView):
     """Requesters ask for datasets and list their requests; officers and auditors list every request."""
 
-    permission_classes = [Overseers]
+    permission_classes = [DataAccessRoles]
 
     class InputSerializer(serializers.Serializer):
         categories = serializers.ListField(child=serializers.ChoiceField(choices=DataCategory.choices), min_length=1)
@@ -103,7 +103,7 @@ class RequestListCreateApi(APIView):
 
 
 class RequestDetailApi(APIView):
-    permission_classes = [Overseers]
+    permission_classes = [DataAccessRoles]
 
     @extend_schema(responses={200: DataRequestSerializer, **ERRORS})
     def get(self, request, request_id):
@@ -156,7 +156,7 @@ class ReviewCreateApi(APIView):
 
 
 class GrantListApi(APIView):
-    permission_classes = [Overseers]
+    permission_classes = [DataAccessRoles]
 
     @extend_schema(responses={200: DataGrantSerializer(many=True), **ERRORS})
     def get(self, request):
@@ -164,7 +164,7 @@ class GrantListApi(APIView):
 
 
 class GrantDetailApi(APIView):
-    permission_classes = [Overseers]
+    permission_classes = [DataAccessRoles]
 
     @extend_schema(responses={200: DataGrantSerializer, **ERRORS})
     def get(self, request, grant_id):
@@ -253,7 +253,7 @@ class DatasetExportSerializer(serializers.Serializer):
 
 
 class ExportDetailApi(APIView):
-    permission_classes = [Overseers]
+    permission_classes = [DataAccessRoles]
 
     @extend_schema(responses={200: DatasetExportSerializer, **ERRORS})
     def get(self, request, export_id):
@@ -265,7 +265,7 @@ class ExportDetailApi(APIView):
 class ExportManifestApi(APIView):
     """The export's signed manifest, a JWS (``typ: dataset-manifest+jwt``) verifiable with the JWKS alone."""
 
-    permission_classes = [Overseers]
+    permission_classes = [DataAccessRoles]
 
     @extend_schema(responses={(200, "application/jwt"): OpenApiResponse(OpenApiTypes.STR), **ERRORS})
     def get(self, request, export_id):
