@@ -126,9 +126,11 @@ def apply_safeguards(events: list, rules: Rules) -> Outcome:
     events = sorted(events, key=_timestamp)  # stable; nearly free when already in order
     secure = secure_flags(events, state)
     private_apps = state.private_apps
+    assumed: set[str] = set()
     if not state.known:
         # Fail closed: whether a window was left private is unknown until it focuses a normal one.
-        private_apps.update(e.app for e in events)
+        assumed = {e.app for e in events} - private_apps
+        private_apps.update(assumed)
     decisions: dict[tuple[str, type], tuple] = {}
     to_clean: list[tuple[str, object]] = []  # key and window events, which cleaning looks at
     accepted = 0
@@ -177,6 +179,11 @@ def apply_safeguards(events: list, rules: Rules) -> Outcome:
         if kind is not MouseMove and kind is not MouseDown and kind is not MouseUp and kind is not MouseScroll:
             to_clean.append((category, event))
 
+    if assumed:
+        # The assumption holds for this batch only: saved, it would silence an
+        # application until it next focuses a window, long after the cache is back.
+        last_focus = {e.app: bool(e.private) for e in events if type(e) is WindowFocus}
+        private_apps.difference_update(app for app in assumed if not last_focus.get(app, False))
     out.accepted = accepted
     out.redacted = clean(to_clean, state)
     return out

@@ -8,9 +8,11 @@ per device, and expires after ``STATE_TTL_SECONDS`` of silence.
 
 Fail closed: when the cache cannot be read, the state is *unknown*
 (``DeviceState.unknown()``): key events with no field count as typed in a
-secure field until a field or a focus change is seen, every application counts
-as in a private window until it focuses a normal one, and the typed-text tail
-is empty, so detection still runs within the batch.  When it cannot be
+secure field until a field or a focus change is seen (carried to the next
+batch like any focus state), every application counts as in a private window
+until it focuses a normal one (for this batch only: carried, it would silence
+an application until its next focus), and the typed-text tail is empty, so
+detection still runs within the batch.  When it cannot be
 written, the next batch reads an older state or none; nothing else fails.
 Two batches of one device uploaded at once: the later save wins.
 """

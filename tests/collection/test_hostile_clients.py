@@ -397,3 +397,21 @@ def test_shift_pressed_inside_a_masked_span_is_masked_too(send, subject):
     assert stored(subject)[:6] == kept_keys("to ")
     assert stored(subject)[-2:] == [("KeyDown", EDITOR, None, None, "Shift"), ("KeyUp", EDITOR, None, None, "Shift")]
     assert [e[2] for e in stored(subject) if e[0] == "KeyDown"] == ["t", "o", " ", "[EMAIL]", *[None] * 14, None]
+
+
+def test_the_private_assumption_of_an_unknown_state_is_not_carried(send, subject, monkeypatch):
+    from django.core.cache import cache
+
+    real = cache.get
+    down = [True]
+
+    def get(key, *args, **kwargs):
+        if down[0] and key.startswith("collection:device-state:"):
+            raise ConnectionError("cache down")
+        return real(key, *args, **kwargs)
+
+    monkeypatch.setattr(cache, "get", get)
+    assert send([[ev("mouse.move", 60)]]) == [{"private_window": 1}]
+    down[0] = False
+    assert send([[ev("mouse.move", 61)]]) == [{}]
+    assert stored(subject) == [("MouseMove", EDITOR)]
