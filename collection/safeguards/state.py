@@ -15,6 +15,10 @@ an application until its next focus), and the typed-text tail is empty, so
 detection still runs within the batch.  When it cannot be
 written, the next batch reads an older state or none; nothing else fails.
 Two batches of one device uploaded at once: the later save wins.
+
+The tail holds the last characters as they were stored (detected data already
+replaced by placeholders), so the cache holds nothing the database does not;
+an erasure leaves it to expire with the TTL.
 """
 
 from __future__ import annotations

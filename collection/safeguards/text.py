@@ -119,11 +119,22 @@ def clean(kept: list[tuple[str, object]], state: DeviceState) -> int:
 
     for app, pieces in texts.items():
         joined = "".join(pieces)
-        state.tails[app] = joined[-TAIL_CHARS:]
         spans = find_pii(joined)
         if spans:
             _mask_spans(kept, pieces, owners[app], spans, up_of_down, key_positions[app], changed)
+            # The tail waits in the cache: it holds what was stored, placeholders included.
+            joined = _replaced(joined, spans)
+        state.tails[app] = joined[-TAIL_CHARS:]
     return len(changed)
+
+
+def _replaced(text: str, spans) -> str:
+    out, position = [], 0
+    for span in spans:
+        out += [text[position : span.start], f"[{span.kind}]"]
+        position = span.end
+    out.append(text[position:])
+    return "".join(out)
 
 
 def _mask_spans(kept, pieces, owners, spans, up_of_down, key_positions, changed) -> None:

@@ -234,6 +234,14 @@ def test_detection_runs_across_event_and_batch_boundaries(send_full, subject, na
     assert stored(subject) == kept
 
 
+def test_the_tail_kept_between_batches_holds_no_detected_data(send, subject, device):
+    from django.core.cache import cache
+
+    send([[ev("key.type", 60, text="card 4111 1111 1111 1111 and "), *typed("a@b.io x", at=61)]])
+    state = cache.get(f"collection:device-state:{device['device_id']}")
+    assert state["tails"] == {EDITOR: "card [CARD] and [EMAIL] x"}
+
+
 @pytest.fixture
 def send_full(consenting, device, frozen):
     """Like ``send``, the whole response bodies."""
