@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from collection import crypto
 from collection.models import Batch, EventChunk
-from collection.safeguards import Rules, apply_safeguards
+from collection.safeguards import Rules, apply_safeguards, device_state_load, device_state_save
 from collection.schema import MAX_EVENTS, BatchInvalid, decode_batch, encode_events
 from collection.services.storage import data_key_for_update
 from collection.tokens import CaptureClaims
@@ -112,6 +112,9 @@ def batch_ingest(*, claims: CaptureClaims, subject_id: int, body: bytes) -> Inge
         granted_since={category: moment.timestamp() for category, moment in policy.granted_since.items()},
         retention_cutoff={category: now_ts - age.total_seconds() for category, age in policy.retention.items()},
         now=now_ts,
+        # What the device's earlier batches left (keys held in a secure field, private
+        # windows, the tail of typed text); saved only once this batch is stored.
+        device=device_state_load(claims.device_id),
     )
     outcome = apply_safeguards(batch.events, rules)
     response = {
@@ -172,4 +175,5 @@ def batch_ingest(*, claims: CaptureClaims, subject_id: int, body: bytes) -> Inge
     except (crypto.MasterKeyUnavailable, InvalidTag):
         # Fail closed: without a usable master key nothing is stored.
         raise Unavailable("storage_unavailable", "Encrypted storage is not configured; nothing was stored.")
+    device_state_save(claims.device_id, outcome.state)
     return IngestResult(body=response, replayed=False)
