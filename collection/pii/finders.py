@@ -58,10 +58,10 @@ def phones(text: str) -> Iterator[tuple[int, int]]:
 # identifiers (DB_PASSWORD, MYSQL_ROOT_PASSWORD, aws_secret_access_key).
 _STRONG_LABELS = (
     r"password|passwort|passwd|passphrase|pass phrase|passcode|kennwort|mot de passe|contraseña|contrasena|senha|"
-    r"wachtwoord|hasło|haslo|lösenord|losenord|adgangskode|salasana|parola|пароль"
+    r"wachtwoord|hasło|haslo|lösenord|losenord|adgangskode|salasana|parola|пароль|pin|pwd"
 )
 _WEAK_LABELS = (
-    r"pass|pwd|pw|pin|secret[_ -]?access[_ -]?key|secret[_ -]?key|client[_ -]?secret|secret|api[_ -]?key|"
+    r"pass|pw|secret[_ -]?access[_ -]?key|secret[_ -]?key|client[_ -]?secret|secret|api[_ -]?key|"
     r"access[_ -]?key|access[_ -]?token|auth[_ -]?token|refresh[_ -]?token|token|private[_ -]?key"
 )
 # label, optional closing quote (JSON/YAML keys), then ':' / '=' / "is" (a sentence).

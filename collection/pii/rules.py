@@ -56,6 +56,10 @@ RULES: tuple[Rule, ...] = (
     Rule("stripe-key", "SECRET", _p(r"\b(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{16,}")),
     Rule("openai-anthropic-key", "SECRET", _p(r"\bsk-(?:proj-|ant-|svcacct-)?[A-Za-z0-9_-]{16,}")),
     Rule("aws-access-key-id", "SECRET", _p(r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b")),
+    Rule("npm-token", "SECRET", _p(r"\bnpm_[A-Za-z0-9]{36}\b")),
+    Rule("pypi-token", "SECRET", _p(r"\bpypi-AgE[A-Za-z0-9_-]{50,}")),
+    Rule("shopify-token", "SECRET", _p(r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b")),
+    Rule("digitalocean-token", "SECRET", _p(r"\bdo[opr]_v1_[a-f0-9]{64}\b")),
     Rule("google-api-key", "SECRET", _p(r"\bAIza[0-9A-Za-z_-]{35}")),
     Rule("azure-account-key", "SECRET", _p(r"(?i)\bAccountKey=([A-Za-z0-9+/]{40,}={0,2})"), group=1),
     Rule(
@@ -71,7 +75,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "iban",
         "IBAN",
-        _p(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{1,4}){3,8}"),
+        _p(r"\b[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]{1,4}){3,8}"),
         validator=iban_ok,
         trim="any",
     ),
