@@ -58,7 +58,7 @@ def phones(text: str) -> Iterator[tuple[int, int]]:
 # identifiers (DB_PASSWORD, MYSQL_ROOT_PASSWORD, aws_secret_access_key).
 _STRONG_LABELS = (
     r"password|passwort|passwd|passphrase|pass phrase|passcode|kennwort|mot de passe|contraseña|contrasena|senha|"
-    r"wachtwoord|hasło|haslo|lösenord|losenord|adgangskode|salasana|parola|пароль|pin|pwd"
+    r"wachtwoord|hasło|haslo|lösenord|losenord|adgangskode|salasana|parola|пароль|pin[ -]?code|pincode|pin|pwd"
 )
 _WEAK_LABELS = (
     r"pass|pw|secret[_ -]?access[_ -]?key|secret[_ -]?key|client[_ -]?secret|secret|api[_ -]?key|"
@@ -67,6 +67,8 @@ _WEAK_LABELS = (
 # label, optional closing quote (JSON/YAML keys), then ':' / '=' / "is" (a sentence).
 _LABELLED = re.compile(
     rf"(?i)(?<![^\W_])(?P<label>{_STRONG_LABELS}|{_WEAK_LABELS})(?![^\W_])[\"']?"
+    # "password for the wifi: …", "Passwort für Router: …", "mot de passe du compte : …"
+    r"(?P<for>[ \t]+(?:for|of|to|für|zum|zur|vom|pour|du|de|del|de la|do|da|van|voor|för|dla)(?:[ \t]+[^\s:=]{1,30}){1,3})?"
     r"(?:(?P<sep>[ \t]*[:=][ \t]*|[ \t]+(?:is|ist|est|es|é|är|er|jest)[ \t]+)|(?P<space>[ \t]+))"
     r"(?P<quote>[\"'])?"
 )
@@ -163,6 +165,8 @@ def labelled_secrets(text: str) -> Iterator[tuple[int, int]]:
         value = word.group()
         bare = match.group("sep") is None
         is_sentence = not bare and ":" not in match.group("sep") and "=" not in match.group("sep")
+        if match.group("for") and (bare or is_sentence):
+            continue
         if bare and not _STRONG.match(match.group("label")):
             continue
         if value.lower().rstrip(".,;:!?") in _PROSE:

@@ -60,6 +60,11 @@ RULES: tuple[Rule, ...] = (
     Rule("pypi-token", "SECRET", _p(r"\bpypi-AgE[A-Za-z0-9_-]{50,}")),
     Rule("shopify-token", "SECRET", _p(r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b")),
     Rule("digitalocean-token", "SECRET", _p(r"\bdo[opr]_v1_[a-f0-9]{64}\b")),
+    Rule("slack-app-token", "SECRET", _p(r"\bxapp-\d-[A-Za-z0-9-]{20,}")),
+    Rule("stripe-webhook-secret", "SECRET", _p(r"\bwhsec_[A-Za-z0-9]{24,}")),
+    Rule("twilio-api-key", "SECRET", _p(r"\bSK[0-9a-f]{32}\b")),
+    Rule("mailgun-key", "SECRET", _p(r"\bkey-[0-9a-f]{32}\b")),
+    Rule("azure-sas-signature", "SECRET", _p(r"[?&]sig=([A-Za-z0-9%+/]{30,}={0,2})"), group=1),
     Rule("google-api-key", "SECRET", _p(r"\bAIza[0-9A-Za-z_-]{35}")),
     Rule("azure-account-key", "SECRET", _p(r"(?i)\bAccountKey=([A-Za-z0-9+/]{40,}={0,2})"), group=1),
     Rule(
@@ -70,8 +75,9 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("bearer", "SECRET", _p(r"\b[Bb]earer\s+([A-Za-z0-9\-._~+/]{20,}=*)"), group=1),
     Rule("url-credentials", "SECRET", _p(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*:([^\s/]+)@[\w.-]+"), group=1),
+    Rule("curl-user", "SECRET", _p(r"\bcurl\b[^\n]*?\s(?:-u|--user)\s+[\"']?[^\s:\"']+:([^\s\"'@]+)"), group=1),
     Rule("labelled-password", "SECRET", finder=finders.labelled_secrets),
-    Rule("email", "EMAIL", _p(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")),
+    Rule("email", "EMAIL", _p(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")),
     Rule(
         "iban",
         "IBAN",

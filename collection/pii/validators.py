@@ -17,7 +17,10 @@ _VERSION_CONTEXT = re.compile(
     r"(?i)(?:\b(?:version|release|build|section|chapter|table|figure|rfc|v|upgrade to|update to|python|node)"
     r"\s*|§\s*)$"
 )
-_IP_CONTEXT = re.compile(r"(?i)\b(?:ip|ips|host|server|address|addr|ping|ssh|from|gateway|dns|client|allow|deny)\b")
+_IP_CONTEXT = re.compile(
+    r"(?i)\b(?:ip|ips|ipv4|host|server|address|addr|ping|ssh|from|gateway|dns|resolver|nameserver|proxy|vpn|"
+    r"route|subnet|client|allow|deny|connect|connected|curl|http|https|remote|peer|adresse)\b"
+)
 
 
 def luhn_ok(digits: str) -> bool:

@@ -45,6 +45,9 @@ FOUND = [
     ("postgres://app:Zq8vR2pLm@db.internal/main", "postgres://app:[SECRET]@db.internal/main"),
     ("Authorization: Bearer abcDEF123456ghiJKL7890", "Authorization: Bearer [SECRET]"),
     ("glpat-abcdefghij0123456789", "[SECRET]"),
+    ("Passwort für den Router: Xy9!abc", "Passwort für den Router: [SECRET]"),
+    ("curl -u admin:S3cret! https://api.example.com", "curl -u admin:[SECRET] https://api.example.com"),
+    ("PIN 4821 for the door", "PIN [SECRET] for the door"),
     ("-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQdGBF\n-----END PGP PRIVATE KEY BLOCK-----", "[SECRET]"),
 ]
 
@@ -64,6 +67,8 @@ UNTOUCHED = [
     "order 362-6691476-2066552",
     "password is too short",
     "the token expired",
+    "the password for the account is reset weekly",
+    "pass the salt please",
     "colour #ff8800",
     "request 123e4567-e89b-12d3-a456-426614174000",
     "",
