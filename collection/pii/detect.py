@@ -27,7 +27,9 @@ _TRIM_POINTS = {
 }
 
 
-def _candidates(rule: Rule, text: str) -> Iterator[tuple[int, int]]:
+def _candidates(rule: Rule, text: str, lowered: str) -> Iterator[tuple[int, int]]:
+    if rule.hints and not any(hint in lowered for hint in rule.hints):
+        return
     if rule.finder is not None:
         yield from rule.finder(text)
         return
@@ -60,8 +62,9 @@ def find_pii(text: str) -> list[Span]:
     if not text or not _MAYBE.search(text):
         return []
     spans: list[Span] = []
+    lowered = text.lower()
     for rule in RULES:
-        for start, end in _candidates(rule, text):
+        for start, end in _candidates(rule, text, lowered):
             if start >= end or any(start < s.end and s.start < end for s in spans):
                 continue
             spans.append(Span(start, end, rule.label))

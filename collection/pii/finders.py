@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 import phonenumbers
 
@@ -23,7 +24,9 @@ _PHONE_CANDIDATE = re.compile(r"(?<![\w+.,/-])\+?(?:\(\d{1,5}\)[ \t.-]?)?\d(?:[ 
 _DATE = re.compile(r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4})(?:\D|$)")
 
 
+@lru_cache(maxsize=4096)
 def _valid_phone(candidate: str, region: str, leniency=phonenumbers.Leniency.VALID) -> tuple[int, int] | None:
+    """Where libphonenumber finds a number in ``candidate``; cached, as the same numbers come back in every batch."""
     for match in phonenumbers.PhoneNumberMatcher(candidate, region, leniency=leniency):
         return match.start, match.end
     return None
@@ -71,6 +74,27 @@ _LABELLED = re.compile(
     r"(?P<for>[ \t]+(?:for|of|to|für|zum|zur|vom|pour|du|de|del|de la|do|da|van|voor|för|dla)(?:[ \t]+[^\s:=]{1,30}){1,3})?"
     r"(?:(?P<sep>[ \t]*[:=][ \t]*|[ \t]+(?:is|ist|est|es|é|är|er|jest)[ \t]+)|(?P<space>[ \t]+))"
     r"(?P<quote>[\"'])?"
+)
+# Lowercase pieces one of which every label contains (skips the label pattern for most text).
+LABEL_HINTS = (
+    "pass",
+    "pw",
+    "pin",
+    "secret",
+    "key",
+    "token",
+    "wort",
+    "wacht",
+    "mot de",
+    "contrase",
+    "senha",
+    "has",
+    "lösen",
+    "losen",
+    "adgang",
+    "salasana",
+    "parola",
+    "пароль",
 )
 _STRONG = re.compile(rf"(?i)^(?:{_STRONG_LABELS})$")
 _PROSE = frozenset(

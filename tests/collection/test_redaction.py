@@ -96,3 +96,39 @@ def test_spans_never_overlap_and_the_most_specific_wins():
 def test_checksums():
     assert luhn_ok("4111111111111111") and not luhn_ok("4111111111111112")
     assert iban_ok("DE89 3704 0044 0532 0130 00") and not iban_ok("DE89 3704 0044 0532 0130 01")
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        "password",
+        "passwort",
+        "passwd",
+        "passphrase",
+        "passcode",
+        "kennwort",
+        "mot de passe",
+        "contraseña",
+        "senha",
+        "wachtwoord",
+        "hasło",
+        "lösenord",
+        "salasana",
+        "parola",
+        "пароль",
+        "pin",
+        "pwd",
+        "pw",
+        "pass",
+        "secret",
+        "client_secret",
+        "api_key",
+        "access_token",
+        "auth-token",
+        "DB_PASSWORD",
+        "MYSQL_ROOT_PASSWORD",
+        "aws_secret_access_key",
+    ],
+)
+def test_every_password_label_in_every_language_hides_its_value(label):
+    assert redact(f"{label}: Xy9!abc#") == (f"{label}: [SECRET]", 1)
