@@ -108,6 +108,18 @@ RULES: tuple[Rule, ...] = (
         group=1,
         hints=("://",),
     ),
+    Rule("session-id-in-url", "SECRET", _p(r"(?i);jsessionid=([A-Za-z0-9._-]{8,})"), group=1, hints=(";jsessionid=",)),
+    Rule(
+        "token-in-url-path",
+        "SECRET",
+        # /reset/3f9a…, /verify-email/…, /invite/…: a long opaque path segment after a word saying it is a token.
+        _p(
+            r"(?i)/(?:reset|reset-password|password-reset|verify|verify-email|confirm|activate|invite|magic|"
+            r"token|auth|login|unsubscribe|hooks?|webhooks?)(?:/[\w-]{1,40})?/([A-Za-z0-9_-]{20,})"
+        ),
+        group=1,
+        hints=("/",),
+    ),
     Rule(
         "curl-user",
         "SECRET",
@@ -117,6 +129,8 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("labelled-password", "SECRET", finder=finders.labelled_secrets, hints=finders.LABEL_HINTS),
     Rule("email", "EMAIL", _p(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}"), hints=("@",)),
+    # In URLs: jane.doe%40example.com (the '@' percent-encoded).
+    Rule("email-percent-encoded", "EMAIL", _p(r"[\w.+-]+%40[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}"), hints=("%40",)),
     Rule(
         "iban",
         "IBAN",

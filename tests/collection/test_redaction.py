@@ -48,6 +48,9 @@ FOUND = [
     ("Passwort für den Router: Xy9!abc", "Passwort für den Router: [SECRET]"),
     ("curl -u admin:S3cret! https://api.example.com", "curl -u admin:[SECRET] https://api.example.com"),
     ("PIN 4821 for the door", "PIN [SECRET] for the door"),
+    ("https://example.com/reset/3f9a2b7c8d1e4f5a6b7c8d9e0f1a2b3c", "https://example.com/reset/[SECRET]"),
+    ("https://shop.example.com/cart;jsessionid=A1B2C3D4E5F6G7H8", "https://shop.example.com/cart;jsessionid=[SECRET]"),
+    ("https://example.com/unsubscribe/jane.doe%40example.com", "https://example.com/unsubscribe/[EMAIL]"),
     ("-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQdGBF\n-----END PGP PRIVATE KEY BLOCK-----", "[SECRET]"),
 ]
 
@@ -69,6 +72,8 @@ UNTOUCHED = [
     "the token expired",
     "the password for the account is reset weekly",
     "pass the salt please",
+    "https://github.com/org/repo/commit/3f2a9c1b7e4d5a6f8091a2b3c4d5e6f708192a3b",
+    "https://example.com/auth/callback",
     "colour #ff8800",
     "request 123e4567-e89b-12d3-a456-426614174000",
     "",
