@@ -22,8 +22,8 @@ from accounts.decorators import officer_required, role_required
 from accounts.models import Role
 from config.errors import ApplicationError, InvalidInput
 from config.exceptions import status_for
-from consent.models import AllowedApplication, DataCategory
-from consent.selectors import current_notice
+from consent.models import DataCategory
+from consent.selectors import allowed_applications, current_notice
 from consent.views.pages import attempt, found
 
 CATEGORY_LABELS = dict(DataCategory.choices)
@@ -86,7 +86,7 @@ def _request_form_context(form: RequestForm, errors: list[str]) -> dict:
         "errors": errors,
         "notice": notice,
         "categories": DataCategory.choices,
-        "apps": AllowedApplication.objects.order_by("app_id"),
+        "apps": allowed_applications(),
         "chosen_categories": form["categories"].value() or [],
         "chosen_apps": form["apps"].value() or [],
     }

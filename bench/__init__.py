@@ -67,6 +67,32 @@ def teardown_database() -> None:
         _database_ready = False
 
 
+def benchmark_notice(*, officer, categories: list[str]):
+    """The published notice benchmarks capture under: the current one, or a first one made by ``officer``."""
+    from django.utils import timezone
+
+    from consent.models import ConsentNotice
+
+    current = ConsentNotice.objects.filter(status=ConsentNotice.Status.PUBLISHED).order_by("-version").first()
+    if current is not None:
+        return current
+    return ConsentNotice.objects.create(
+        version=1,
+        status=ConsentNotice.Status.PUBLISHED,
+        title="Benchmark notice",
+        summary="Benchmark.",
+        purposes=[{"id": "agent-training", "description": "Benchmark."}],
+        categories=categories,
+        retention_days={c: 30 for c in categories},
+        access="-",
+        rights="-",
+        contact="-",
+        created_by=officer,
+        published_by=officer,
+        published_at=timezone.now(),
+    )
+
+
 def run_in_processes(target, args_list: list[tuple]) -> float:
     """Run ``target(*args, barrier=...)`` in one forked process per args tuple; returns the seconds they took.
 

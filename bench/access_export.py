@@ -171,26 +171,12 @@ def _prepare() -> tuple[str, str, int, int]:
     from access.services import data_request_review, data_request_submit
     from accounts.factories import UserFactory
     from collection.models import EventChunk
-    from consent.models import AllowedApplication, ConsentNotice, RetentionRule
+    from consent.models import AllowedApplication, RetentionRule
     from consent.services import consent_grant, subject_for_employee
 
     run = uuid.uuid4().hex[:6]
     officers = [UserFactory(actor="system:bench", username=f"bench-officer-{run}-{n}", officer=True) for n in range(2)]
-    notice = ConsentNotice.objects.create(
-        version=1,
-        status="published",
-        title="Benchmark notice",
-        summary="Benchmark.",
-        purposes=[{"id": "agent-training", "description": "Benchmark."}],
-        categories=CATEGORIES,
-        retention_days={c: 30 for c in CATEGORIES},
-        access="-",
-        rights="-",
-        contact="-",
-        created_by=officers[0],
-        published_by=officers[0],
-        published_at=timezone.now(),
-    )
+    notice = bench.benchmark_notice(officer=officers[0], categories=CATEGORIES)
     for app_id, categories in ALLOWED.items():
         AllowedApplication.objects.get_or_create(
             app_id=app_id, defaults={"display_name": app_id, "categories": categories}

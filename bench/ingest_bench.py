@@ -56,33 +56,16 @@ CATEGORIES = ["app_focus", "clicks", "keystroke_timing", "keystrokes", "mouse"]
 
 def _prepare(clients: int) -> list[tuple[str, str]]:
     """Consenting employees with one device and a token each; returns (token, device_id)."""
-    from django.utils import timezone
 
     from accounts.factories import UserFactory
     from collection.models import Device
     from collection.services import device_enroll, token_issue
-    from consent.models import AllowedApplication, ConsentNotice, RetentionRule
+    from consent.models import AllowedApplication, RetentionRule
     from consent.services import consent_grant
 
     run = uuid.uuid4().hex[:6]
     officer = UserFactory(actor="system:bench", username=f"bench-officer-{run}", officer=True)
-    notice = ConsentNotice.objects.filter(status="published").order_by("-version").first()
-    if notice is None:
-        notice = ConsentNotice.objects.create(
-            version=1,
-            status="published",
-            title="Benchmark notice",
-            summary="Benchmark.",
-            purposes=[{"id": "agent-training", "description": "Benchmark."}],
-            categories=CATEGORIES,
-            retention_days={c: 30 for c in CATEGORIES},
-            access="-",
-            rights="-",
-            contact="-",
-            created_by=officer,
-            published_by=officer,
-            published_at=timezone.now(),
-        )
+    notice = bench.benchmark_notice(officer=officer, categories=CATEGORIES)
     allowed = {
         "com.microsoft.VSCode": CATEGORIES,
         "org.mozilla.firefox": ["app_focus", "clicks", "mouse", "keystroke_timing"],

@@ -4,87 +4,100 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='AuditPending',
+            name="AuditPending",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('prefix', models.TextField(help_text="The entry's leaf bytes before its seq.")),
-                ('suffix', models.TextField(help_text="The entry's leaf bytes after its seq.")),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("prefix", models.TextField(help_text="The entry's leaf bytes before its seq.")),
+                ("suffix", models.TextField(help_text="The entry's leaf bytes after its seq.")),
             ],
         ),
         migrations.CreateModel(
-            name='AuditCheckpoint',
+            name="AuditCheckpoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('origin', models.CharField(max_length=200)),
-                ('size', models.BigIntegerField()),
-                ('root_hash', models.CharField(max_length=64)),
-                ('timestamp', models.CharField(help_text='RFC 3339, exactly as signed.', max_length=40)),
-                ('kid', models.CharField(max_length=100)),
-                ('signature', models.CharField(help_text='base64url Ed25519 signature', max_length=100)),
-                ('created_at', models.DateTimeField(db_index=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("origin", models.CharField(max_length=200)),
+                ("size", models.BigIntegerField()),
+                ("root_hash", models.CharField(max_length=64)),
+                ("timestamp", models.CharField(help_text="RFC 3339, exactly as signed.", max_length=40)),
+                ("kid", models.CharField(max_length=100)),
+                ("signature", models.CharField(help_text="base64url Ed25519 signature", max_length=100)),
+                ("created_at", models.DateTimeField(db_index=True)),
             ],
             options={
-                'ordering': ['-id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('size__gte', 0)), name='audit_checkpoint_size_non_negative')],
+                "ordering": ["-id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("size__gte", 0)), name="audit_checkpoint_size_non_negative"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='AuditEntry',
+            name="AuditEntry",
             fields=[
-                ('seq', models.BigIntegerField(primary_key=True, serialize=False)),
-                ('ts', models.DateTimeField(db_index=True)),
-                ('actor', models.CharField(max_length=200)),
-                ('action', models.CharField(max_length=100)),
-                ('target', models.CharField(max_length=300)),
-                ('detail', models.JSONField(default=dict)),
-                ('leaf', models.TextField(help_text='RFC 8785 canonical JSON of the entry: the Merkle leaf bytes.')),
-                ('leaf_hash', models.BinaryField(help_text='SHA-256(0x00 || leaf bytes)', max_length=32)),
+                ("seq", models.BigIntegerField(primary_key=True, serialize=False)),
+                ("ts", models.DateTimeField(db_index=True)),
+                ("actor", models.CharField(max_length=200)),
+                ("action", models.CharField(max_length=100)),
+                ("target", models.CharField(max_length=300)),
+                ("detail", models.JSONField(default=dict)),
+                ("leaf", models.TextField(help_text="RFC 8785 canonical JSON of the entry: the Merkle leaf bytes.")),
+                ("leaf_hash", models.BinaryField(help_text="SHA-256(0x00 || leaf bytes)", max_length=32)),
             ],
             options={
-                'verbose_name_plural': 'audit entries',
-                'ordering': ['seq'],
-                'indexes': [models.Index(fields=['actor', 'seq'], name='audit_entry_actor_seq'), models.Index(fields=['action', 'seq'], name='audit_entry_action_seq'), models.Index(fields=['target', 'seq'], name='audit_entry_target_seq')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('seq__gte', 0)), name='audit_seq_non_negative')],
+                "verbose_name_plural": "audit entries",
+                "ordering": ["seq"],
+                "indexes": [
+                    models.Index(fields=["actor", "seq"], name="audit_entry_actor_seq"),
+                    models.Index(fields=["action", "seq"], name="audit_entry_action_seq"),
+                    models.Index(fields=["target", "seq"], name="audit_entry_target_seq"),
+                ],
+                "constraints": [
+                    models.CheckConstraint(condition=models.Q(("seq__gte", 0)), name="audit_seq_non_negative")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='AuditHead',
+            name="AuditHead",
             fields=[
-                ('id', models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False)),
-                ('size', models.BigIntegerField(default=0)),
+                ("id", models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False)),
+                ("size", models.BigIntegerField(default=0)),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(('id', 1)), name='audit_head_singleton')],
+                "constraints": [models.CheckConstraint(condition=models.Q(("id", 1)), name="audit_head_singleton")],
             },
         ),
         migrations.CreateModel(
-            name='AuditNode',
+            name="AuditNode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('level', models.PositiveSmallIntegerField()),
-                ('index', models.BigIntegerField()),
-                ('hash', models.BinaryField(max_length=32)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("level", models.PositiveSmallIntegerField()),
+                ("index", models.BigIntegerField()),
+                ("hash", models.BinaryField(max_length=32)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('level', 'index'), name='audit_node_unique'), models.CheckConstraint(condition=models.Q(('index__gte', 0)), name='audit_node_index_non_negative')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("level", "index"), name="audit_node_unique"),
+                    models.CheckConstraint(condition=models.Q(("index__gte", 0)), name="audit_node_index_non_negative"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='AuditTreeState',
+            name="AuditTreeState",
             fields=[
-                ('id', models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False)),
-                ('size', models.BigIntegerField(default=0)),
+                ("id", models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False)),
+                ("size", models.BigIntegerField(default=0)),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(('id', 1)), name='audit_tree_state_singleton')],
+                "constraints": [
+                    models.CheckConstraint(condition=models.Q(("id", 1)), name="audit_tree_state_singleton")
+                ],
             },
         ),
     ]

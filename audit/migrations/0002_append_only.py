@@ -90,10 +90,12 @@ SQLITE = [
         DELETE FROM audit_auditpending WHERE id = NEW.id;
     END
     """,
-    *[f"CREATE TRIGGER {table}_no_{operation.lower()} BEFORE {operation} ON {table} "
-    f"BEGIN SELECT RAISE(ABORT, 'audit log tables are append-only: {operation} on {table} refused'); END"
-    for table in TABLES
-    for operation in ("UPDATE", "DELETE")],
+    *[
+        f"CREATE TRIGGER {table}_no_{operation.lower()} BEFORE {operation} ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, 'audit log tables are append-only: {operation} on {table} refused'); END"
+        for table in TABLES
+        for operation in ("UPDATE", "DELETE")
+    ],
 ]
 
 POSTGRESQL_REVERSE = [

@@ -296,7 +296,10 @@ URLS = [
         "https://example.com/password/reset/3f2504e0-4f89-11d3-9a0c-0305e82c3301",
         "https://example.com/password/reset/[TOKEN]",
     ),
-    ("https://hooks.slack.com/services/T0000/B0000/XXXXXXXX", "https://hooks.slack.com/[TOKEN]"),
+    (
+        "https://hooks.slack.com/services/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",
+        "https://hooks.slack.com/[TOKEN]",
+    ),
     ("https://discord.com/api/webhooks/123456/abcDEF-ghi", "https://discord.com/api/webhooks/[TOKEN]"),
     ("https://shop.example.com/cart;jsessionid=ABC123DEF?x=1", "https://shop.example.com/cart"),
     ("https://example.com/users/jane.doe%40example.com/profile", "https://example.com/users/[EMAIL]/profile"),
