@@ -7,12 +7,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.decorators import employee_required
+from charts import LineChart, Series
 from collection.models import Platform
 from collection.responses import export_response
 from collection.selectors import device_for_employee, devices_for_employee
 from collection.services import device_enroll, device_revoke, my_data_export, my_data_summary
 from config.errors import ApplicationError
-from consent.models import DataCategory
+from consent.models import DataCategory, category_short_label
 
 
 @employee_required
@@ -61,7 +62,18 @@ def my_data(request):
     categories = [
         {"value": c, "label": labels.get(c, c), "events": n} for c, n in sorted(summary["categories"].items())
     ]
-    return render(request, "collection/my_data.html", {"summary": summary, "categories": categories})
+    daily = summary["daily"]
+    chart = (
+        LineChart(
+            title=f"Events recorded per day, last {len(daily['dates'])} days",
+            labels=[d[5:] for d in daily["dates"]],  # MM-DD; the table's caption names the range
+            series=[Series(category_short_label(c), list(counts)) for c, counts in daily["categories"].items()],
+            unit="events",
+        ).render()
+        if daily["categories"]
+        else None
+    )
+    return render(request, "collection/my_data.html", {"summary": summary, "categories": categories, "chart": chart})
 
 
 @employee_required
