@@ -15,21 +15,30 @@ from collection.services import device_enroll, device_revoke, my_data_export, my
 from config.errors import ApplicationError
 from consent.models import DataCategory, category_short_label
 
+# Session key for the secret of the device just enrolled, until the page shows it.
+_NEW_DEVICE_KEY = "collection:new-device"
+
 
 @employee_required
 @require_http_methods(["GET", "POST"])
 def devices(request):
-    """List, enroll (the secret is shown on this one response only) and revoke capture devices."""
-    new_secret = None
-    new_device = None
+    """List, enroll and revoke capture devices; a new device's secret is shown once, on the page after enrolling.
+
+    Enrolling redirects (so reloading the page does not enroll a second
+    device); the secret crosses the redirect in the server-side session and
+    is removed from it by the very next view of this page.
+    """
     if request.method == "POST":
         try:
-            new_device, new_secret = device_enroll(
+            device, secret = device_enroll(
                 employee=request.user, name=request.POST.get("name", ""), platform=request.POST.get("platform", "")
             )
         except ApplicationError as exc:
             messages.error(request, exc.detail)
             return redirect("collection:devices")
+        request.session[_NEW_DEVICE_KEY] = {"id": str(device.pk), "name": device.name, "secret": secret}
+        return redirect("collection:devices")
+    new_device = request.session.pop(_NEW_DEVICE_KEY, None)
     response = render(
         request,
         "collection/devices.html",
@@ -37,7 +46,7 @@ def devices(request):
             "devices": devices_for_employee(employee=request.user),
             "platforms": Platform.choices,
             "new_device": new_device,
-            "new_secret": new_secret,
+            "site_url": request.build_absolute_uri("/").rstrip("/"),
         },
     )
     response["Cache-Control"] = "no-store"

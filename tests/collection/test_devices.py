@@ -82,14 +82,21 @@ def test_nobody_revokes_someone_elses_device(alice, bob, enroll, api_as):
 
 def test_the_portal_enrolls_shows_the_secret_once_and_revokes(alice, portal_as):
     client = portal_as(alice)
-    page = client.post("/portal/devices", {"name": "Desk PC", "platform": "windows"})
-    assert page.status_code == 200
+    enrolled = client.post("/portal/devices", {"name": "Desk PC", "platform": "windows"})
+    # Post/redirect/get: reloading the page that shows the secret does not enroll a second device.
+    assert enrolled.status_code == 302 and enrolled["Location"] == "/portal/devices"
+    page = client.get("/portal/devices")
     device = Device.objects.get()
-    secret = page.context["new_secret"]
+    secret = page.context["new_device"]["secret"]
     assert Device.digest_of(secret) == device.secret_digest
-    assert secret in page.content.decode()
+    text = page.content.decode()
+    assert secret in text
+    # The page says exactly what to run to pair the capture agent with this secret.
+    assert "python -m capture_client --url http://testserver --device-secret-file ~/.capture-device-secret" in text
+    assert 'data-copy-target="device-secret"' in text
     again = client.get("/portal/devices")
     assert secret not in again.content.decode() and "Desk PC" in again.content.decode()
+    assert Device.objects.count() == 1
     revoked = client.post(f"/portal/devices/{device.pk}/revoke")
     assert revoked.status_code == 302
     device.refresh_from_db()
