@@ -149,7 +149,7 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # not hang a web worker for the operating system's TCP timeout; the callers
 # then degrade (sign-in) or answer 503 (uploads).
 REDIS_CONNECT_TIMEOUT_SECONDS = env_int("REDIS_CONNECT_TIMEOUT_SECONDS", 1, minimum=1, maximum=30)
-REDIS_SOCKET_TIMEOUT_SECONDS = env_int("REDIS_SOCKET_TIMEOUT_SECONDS", 2, minimum=1, maximum=60)
+REDIS_SOCKET_TIMEOUT_SECONDS = env_int("REDIS_SOCKET_TIMEOUT_SECONDS", 1, minimum=1, maximum=60)
 
 # --- Cache and broker -------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")
