@@ -22,7 +22,10 @@ from config.errors import InvalidInput
 
 
 class RateLimitedAuthenticationForm(AuthenticationForm):
-    """Django's sign-in form, refusing attempts once an account or address has failed too often."""
+    """Django's sign-in form, under the same limits as the API (``accounts.throttling``).
+
+    The one form anyone signs in with: the Django admin sends people here too.
+    """
 
     blocked = False
 
