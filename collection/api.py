@@ -55,7 +55,7 @@ class DeviceListCreateApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={201: OutputSerializer, 400: ErrorSerializer, 403: ErrorSerializer},
+        responses={201: OutputSerializer, 400: ErrorSerializer, 403: ErrorSerializer, 409: ErrorSerializer},
     )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
