@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import secrets
+import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.locks import account_lock
 from accounts.models import ApiToken, Role, User, UserRole
+from accounts.selectors import api_token_for_owner
 from accounts.throttling import LoginBlocked, check_login_allowed, record_login_failure
 from audit.actions import AuditAction
 from audit.services import audit_record
@@ -204,8 +210,39 @@ def login_attempt(*, request, username: str, password: str) -> User:
     return user
 
 
-def api_token_create(*, user: User) -> str:
-    """Issue a new API token and return its value; only its hash is kept."""
+@dataclass(frozen=True)
+class IssuedApiToken:
+    """A new API token's value, shown this once, and its stored record."""
+
+    value: str
+    token: ApiToken
+
+
+def api_token_create(*, user: User) -> IssuedApiToken:
+    """Issue a new API token valid ``API_TOKEN_LIFETIME_DAYS``; only its hash is kept.
+
+    Like a portal sign-in, issuing one is not an audit entry (the password
+    check before it is rate-limited instead); revoking one is.
+    """
     raw = secrets.token_urlsafe(32)
-    ApiToken.objects.create(user=user, digest=ApiToken.digest_of(raw))
-    return raw
+    now = timezone.now()
+    token = ApiToken.objects.create(
+        user=user,
+        digest=ApiToken.digest_of(raw),
+        created_at=now,
+        expires_at=now + timedelta(days=settings.API_TOKEN_LIFETIME_DAYS),
+    )
+    return IssuedApiToken(value=raw, token=token)
+
+
+def api_token_revoke(*, actor: User, public_id: uuid.UUID | str) -> None:
+    """The owner revokes one of their API tokens; anybody else's id is not found."""
+    with transaction.atomic():
+        token = api_token_for_owner(actor=actor, public_id=public_id, lock=True)
+        token.delete()
+        audit_record(
+            actor=actor,
+            action=AuditAction.API_TOKEN_REVOKE,
+            target=user_target(actor.username),
+            detail={"token_id": str(public_id)},
+        )
