@@ -37,7 +37,10 @@ class DeviceOutputSerializer(serializers.Serializer):
 
 
 class DeviceListCreateApi(APIView):
-    """Employees list their capture devices and enroll new ones. The secret is shown once."""
+    """Employees list their capture devices and enroll new ones. The secret is shown once.
+
+    At most ``COLLECTION_MAX_DEVICES_PER_EMPLOYEE`` devices are active at a time (409 beyond).
+    """
 
     permission_classes = [IsEmployee]
 
