@@ -41,6 +41,12 @@ def _require_admin(actor: Actor) -> None:
     raise NotPermitted("admin_required", "Only an administrator manages accounts and roles.")
 
 
+# Roles an administrator may not hold on the same account: with them an admin
+# could read (or approve access to) what it can also grant itself, and the
+# audit log would name one person on both sides.
+ADMIN_EXCLUDES = frozenset({Role.AUDITOR.value, Role.PRIVACY_OFFICER.value, Role.REQUESTER.value})
+
+
 def _clean_roles(roles: Iterable[str]) -> list[str]:
     cleaned = sorted(set(roles))
     unknown = [r for r in cleaned if r not in Role.values]
@@ -58,12 +64,6 @@ def _clean_roles(roles: Iterable[str]) -> list[str]:
             extra={"roles": [Role.ADMIN.value, *clashing]},
         )
     return cleaned
-
-
-# Roles an administrator may not hold on the same account: with them an admin
-# could read (or approve access to) what it can also grant itself, and the
-# audit log would name one person on both sides.
-ADMIN_EXCLUDES = frozenset({Role.AUDITOR.value, Role.PRIVACY_OFFICER.value, Role.REQUESTER.value})
 
 
 def _refuse_own_account(actor: Actor, user: User) -> None:

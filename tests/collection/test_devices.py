@@ -238,3 +238,16 @@ def test_concurrent_enrolments_cannot_pass_the_cap(settings):
     assert sorted(outcomes) == ["enrolled"] * 2 + ["too_many_devices"] * (racers - 2)
     assert Device.objects.filter(employee=alice).count() == 2
     assert AuditEntry.objects.filter(action="device.enroll").count() == 2
+
+
+def test_enrolling_checks_the_role_again_under_the_account_lock(alice):
+    from accounts.models import UserRole
+    from collection.services import device_enroll
+    from config.errors import NotPermitted
+
+    assert alice.has_role("employee")  # the caller's view, read before the role was taken away
+    UserRole.objects.filter(user=alice, role="employee").delete()
+    with pytest.raises(NotPermitted) as refused:
+        device_enroll(employee=alice, name="Late", platform="linux")
+    assert refused.value.code == "not_an_employee"
+    assert not Device.objects.exists() and not AuditEntry.objects.filter(action="device.enroll").exists()
