@@ -334,3 +334,9 @@ COLLECTION_RATE_LIMIT_BURST = env_int("COLLECTION_RATE_LIMIT_BURST", 20, minimum
 # (MASTER_KEY_AUTOCREATE, on with DEBUG) creates it when it is missing.
 MASTER_KEY = env_str("MASTER_KEY", "")
 MASTER_KEY_AUTOCREATE = env_bool("MASTER_KEY_AUTOCREATE", DEBUG)
+
+# --- Account and device hardening ---------------------------------------------
+# API tokens (``Authorization: Token``) stop working this many days after sign-in.
+API_TOKEN_LIFETIME_DAYS = env_int("API_TOKEN_LIFETIME_DAYS", 30, minimum=1)
+# Active (not revoked) capture devices one employee may hold; enrolling one more is refused.
+COLLECTION_MAX_DEVICES_PER_EMPLOYEE = env_int("COLLECTION_MAX_DEVICES_PER_EMPLOYEE", 5, minimum=1)
