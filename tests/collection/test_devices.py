@@ -200,7 +200,7 @@ def test_the_cap_is_per_employee(alice, bob, enroll, settings):
 def test_the_portal_shows_the_cap_as_a_message(alice, portal_as, settings):
     settings.COLLECTION_MAX_DEVICES_PER_EMPLOYEE = 1
     client = portal_as(alice)
-    assert client.post("/portal/devices", {"name": "Desk PC", "platform": "windows"}).status_code == 200
+    assert client.post("/portal/devices", {"name": "Desk PC", "platform": "windows"}).status_code == 302
     page = client.post("/portal/devices", {"name": "Laptop", "platform": "linux"}, follow=True)
     assert page.status_code == 200
     assert "at most 1 are allowed" in page.content.decode()
