@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from access.selectors import review_queue_for_officer
 from accounts.decorators import officer_required
@@ -21,6 +21,7 @@ from config.exceptions import status_for
 from consent import selectors, services, stats
 from consent.forms import AllowlistAddForm, AllowlistUpdateForm, NoticeForm, RetentionForm
 from consent.models import ConsentNotice, DataCategory
+from consent.notice_changes import notice_changes, retention_drift
 from consent.views.pages import attempt, form_errors_to_messages, found
 from erasure import selectors as erasure_selectors
 
@@ -54,6 +55,7 @@ def officer_home(request: HttpRequest) -> HttpResponse:
             {"value": value, "label": label, "days": rules.get(value)} for value, label in DataCategory.choices
         ],
         "stats": rates,
+        "retention_drift": retention_drift(selectors.current_notice(), rules),
         "erasure": deadlines,
         "erasure_chart": _deadlines_chart(deadlines),
         "stat_groups": [rates.overall, *rates.departments] + ([rates.pooled_small] if rates.pooled_small else []),
@@ -68,7 +70,9 @@ def officer_notice(request: HttpRequest, notice_id: int | None = None) -> HttpRe
     """Write a new draft or edit one; published versions are shown read-only."""
     notice = found(lambda: selectors.notice_for_actor(actor=request.user, notice_id=notice_id)) if notice_id else None
     if request.method != "POST":
-        return render(request, "consent/officer_notice.html", _notice_context(notice, NoticeForm.for_notice(notice)))
+        # A new notice starts from the one employees consent under now.
+        form = NoticeForm.for_notice(notice if notice is not None else selectors.current_notice())
+        return render(request, "consent/officer_notice.html", _notice_context(notice, form))
     form = NoticeForm(request.POST)
     if not form.is_valid():
         form_errors_to_messages(request, form)
@@ -88,18 +92,30 @@ def officer_notice(request: HttpRequest, notice_id: int | None = None) -> HttpRe
 
 
 def _notice_context(notice: ConsentNotice | None, form: NoticeForm) -> dict:
+    editable = notice is None or notice.status == ConsentNotice.Status.DRAFT
+    current = selectors.current_notice()
     return {
         "notice": notice,
         "form": form,
         "categories": DataCategory.choices,
-        "editable": notice is None or notice.status == ConsentNotice.Status.DRAFT,
+        "editable": editable,
+        "current": current,
+        # A saved draft against the published notice; a new one is a copy of it until saved.
+        "changes": notice_changes(notice, current, selectors.retention_rules()) if notice and editable else None,
     }
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @officer_required
 def officer_notice_publish(request: HttpRequest, notice_id: int) -> HttpResponse:
+    """Publishing is confirmed on its own page, which states what changes and whose consent ends."""
     notice = found(lambda: selectors.notice_for_actor(actor=request.user, notice_id=notice_id))
+    if request.method == "GET":
+        if notice.status != ConsentNotice.Status.DRAFT:
+            return redirect("consent:officer_notice", notice_id=notice.pk)
+        current = selectors.current_notice()
+        context = {"notice": notice, "changes": notice_changes(notice, current, selectors.retention_rules())}
+        return render(request, "consent/officer_notice_publish.html", context)
     if attempt(
         request,
         lambda: services.notice_publish(actor=request.user, notice=notice),
