@@ -16,12 +16,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from access.selectors import review_queue_for_officer
 from accounts.decorators import officer_required
 from charts import BarChart, Chart
+from collection.selectors import events_stored_from_app
 from config.errors import ApplicationError, InvalidInput
 from config.exceptions import status_for
 from consent import selectors, services, stats
-from consent.forms import AllowlistAddForm, AllowlistUpdateForm, NoticeForm, RetentionForm
-from consent.models import ConsentNotice, DataCategory
-from consent.notice_changes import notice_changes, retention_drift
+from consent.forms import AllowlistAddForm, AllowlistTableForm, NoticeForm, RetentionForm
+from consent.models import ConsentNotice, DataCategory, category_short_label
+from consent.notice_changes import consent_holders_by_category, notice_changes, retention_drift
 from consent.views.pages import attempt, form_errors_to_messages, found
 from erasure import selectors as erasure_selectors
 
@@ -60,6 +61,7 @@ def officer_home(request: HttpRequest) -> HttpResponse:
         "erasure_chart": _deadlines_chart(deadlines),
         "stat_groups": [rates.overall, *rates.departments] + ([rates.pooled_small] if rates.pooled_small else []),
         "categories": DataCategory.choices,
+        "short_categories": [(value, category_short_label(value)) for value in DataCategory.values],
         "pending_requests": review_queue_for_officer(actor=request.user).count(),
     }
     return render(request, "consent/officer_home.html", context)
@@ -140,27 +142,42 @@ def officer_allowlist_add(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @officer_required
-def officer_allowlist_update(request: HttpRequest, app_id: str) -> HttpResponse:
+def officer_allowlist_save(request: HttpRequest) -> HttpResponse:
+    """Save every row of the allowlist table at once (all or nothing)."""
+    form = AllowlistTableForm(request.POST)
+    attempt(
+        request,
+        lambda: _saved_count(services.allowlist_save(actor=request.user, rows=form.rows()), request),
+        "Allowlist saved.",
+        form,
+    )
+    return redirect(reverse("consent:officer_home") + "#allowlist")
+
+
+def _saved_count(changed: list, request: HttpRequest) -> None:
+    if not changed:
+        messages.info(request, "Nothing changed.")
+
+
+@require_http_methods(["GET", "POST"])
+@officer_required
+def officer_allowlist_remove(request: HttpRequest, app_id: str) -> HttpResponse:
+    """Removing an application is confirmed on a page that says what stops and what stays."""
     app = found(lambda: selectors.allowed_application_for_officer(actor=request.user, app_id=app_id))
-    form = AllowlistUpdateForm(request.POST)
-    if form.is_valid() and form.cleaned_data["remove"]:
-        attempt(
-            request,
-            lambda: services.allowlist_remove(actor=request.user, app=app),
-            f"{app_id} removed from the allowlist.",
-        )
-    else:
-        attempt(
-            request,
-            lambda: services.allowlist_update(
-                actor=request.user,
-                app=app,
-                display_name=form.cleaned_data["display_name"],
-                categories=form.cleaned_data["categories"],
-            ),
-            f"{app_id} saved.",
-            form,
-        )
+    if request.method == "GET":
+        holders = consent_holders_by_category()
+        context = {
+            "app": app,
+            "categories": [category_short_label(c) for c in app.categories],
+            "employees": max((holders.get(c, 0) for c in app.categories), default=0),
+            "stored_events": events_stored_from_app(app_id=app.app_id),
+        }
+        return render(request, "consent/officer_allowlist_remove.html", context)
+    attempt(
+        request,
+        lambda: services.allowlist_remove(actor=request.user, app=app),
+        f"{app.display_name} ({app.app_id}) removed from the allowlist; uploads from it are refused from now on.",
+    )
     return redirect(reverse("consent:officer_home") + "#allowlist")
 
 
