@@ -1,8 +1,8 @@
 """The privacy officer's console: aggregate consent rates, notices, the allowlist, retention and erasure deadlines.
 
-Nothing here shows an individual: rates come from ``consent.stats``, which
-suppresses small groups, and deadlines from ``erasure.selectors``, which
-counts only.
+Nothing here shows an individual: rates are the latest scheduled, noised
+release from ``consent.stats`` (never a live computation), and deadlines come
+from ``erasure.selectors``, which counts only.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def officer_home(request: HttpRequest) -> HttpResponse:
         ],
         "stats": rates,
         "erasure": erasure_selectors.erasure_deadlines_for_officer(actor=request.user),
-        "stat_groups": [rates.overall, *rates.departments] + ([rates.pooled_small] if rates.pooled_small else []),
+        "stat_groups": rates.groups,
         "categories": DataCategory.choices,
         "pending_requests": review_queue_for_officer(actor=request.user).count(),
     }
