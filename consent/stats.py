@@ -91,10 +91,13 @@ def exact_counts() -> tuple[GroupCounts, list[GroupCounts]]:
     for employee_id, department in employees.values_list("pk", "department"):
         by_department[department.strip() or NO_DEPARTMENT].append(granted_by_employee.get(employee_id, set()))
     everyone = [m for members in by_department.values() for m in members]
-    return _counts(OVERALL, everyone), [_counts(name, members) for name, members in sorted(by_department.items())]
+    return group_counts(OVERALL, everyone), [
+        group_counts(name, members) for name, members in sorted(by_department.items())
+    ]
 
 
-def _counts(name: str, members: list[set[str]]) -> GroupCounts:
+def group_counts(name: str, members: list[set[str]]) -> GroupCounts:
+    """The counts of one group, each member given as the set of categories they opted in to."""
     return GroupCounts(
         name=name,
         employees=len(members),
