@@ -148,6 +148,22 @@ def margins(epsilon: float) -> dict[str, float]:
     return {name: min(1.0, t / n) for name, n in sizes.items()} | {"_halfwidth_counts": t}
 
 
+def suppressed_share(epsilon: float, *, releases: int, seed: int = 5) -> float:
+    """Share of cells (every group's categories and "any") a release of the demo organisation shows as suppressed."""
+    from consent.stats import noised_figures
+
+    rng = random.Random(seed)
+    overall, departments = _counts(_organisation())
+    cells = suppressed = 0
+    for _ in range(releases):
+        figures = noised_figures(overall, departments, epsilon=epsilon, min_group=5, rng=rng)
+        for group in [figures["overall"], *figures["departments"]]:
+            values = [None] * 6 if group["suppressed"] else [*group["granted"].values(), group["any_granted"]]
+            cells += len(values)
+            suppressed += sum(1 for v in values if v is None)
+    return suppressed / cells
+
+
 def run() -> list[Figure]:
     setup_django()
     from django.conf import settings
@@ -178,17 +194,23 @@ def run() -> list[Figure]:
                 ],
             )
         )
-    shown = margins(epsilon)
-    halfwidth = shown.pop("_halfwidth_counts")
+    sizes = [sum(DEPARTMENTS.values()), *DEPARTMENTS.values()]
+    notes = []
+    for eps in (epsilon, 2 * epsilon, 4 * epsilon):
+        shown = margins(eps)
+        halfwidth = shown.pop("_halfwidth_counts")
+        groups = ", ".join(f"{name} ({n}) ±{100 * m:.0f}" for (name, m), n in zip(shown.items(), sizes, strict=True))
+        notes.append(f"eps={eps:g}: counts ±{halfwidth:.0f} people; rates in points: {groups}")
+    notes.append(
+        f"share of the demo release's cells shown as suppressed at eps={epsilon:g}: "
+        f"{100 * suppressed_share(epsilon, releases=200):.0f}% (groups under 5 and figures reading as everyone or no one)"
+    )
     figures.append(
         Figure(
             name="95% margin of a released count (the price: what officers see)",
-            value=halfwidth,
+            value=margins(epsilon)["_halfwidth_counts"],
             unit=f"people at eps={epsilon:g}",
-            notes=[
-                f"{name} ({n} people): rate ± {100 * m:.0f} points"
-                for (name, m), n in zip(shown.items(), [sum(DEPARTMENTS.values()), *DEPARTMENTS.values()], strict=True)
-            ],
+            notes=notes,
         )
     )
     return figures
