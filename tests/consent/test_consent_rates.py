@@ -290,3 +290,22 @@ def test_a_worker_that_loses_the_race_for_a_period_makes_nothing_and_audits_noth
         assert consent_rates_release_make(rng=NoNoise()) is None
     assert ConsentRatesRelease.objects.count() == 1
     assert not AuditEntry.objects.filter(action="consent.rates_released").exists()
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-1", "nan", "inf", "11"])
+def test_the_service_refuses_to_start_with_an_unusable_epsilon(value, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--settings=config.settings.test"],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**env, "CONSENT_RATES_EPSILON": value, "VAR_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0 and "CONSENT_RATES_EPSILON must be a number in (0, 10]." in result.stderr
