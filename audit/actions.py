@@ -16,6 +16,7 @@ class AuditAction(models.TextChoices):
     ACCOUNT_ROLES = "account.roles", "Roles changed"
     ACCOUNT_ENABLE = "account.enable", "Account enabled"
     ACCOUNT_DISABLE = "account.disable", "Account disabled"
+    API_TOKEN_REVOKE = "account.api_token_revoke", "API token revoked"
     # Consent, one per kind of consent event
     CONSENT_GRANTED = "consent.granted", "Consent given"
     CONSENT_WITHDRAWN = "consent.withdrawn", "Consent withdrawn"

@@ -27,6 +27,12 @@ class DataCategory(models.TextChoices):
     APP_FOCUS = "app_focus", "Application focus (which application and window is active)"
 
 
+def category_short_label(value: str) -> str:
+    """The category's name without its explanation ("Keystrokes"), for legends and tight spaces."""
+    label = dict(DataCategory.choices).get(value, value)
+    return label.split(" (", 1)[0]
+
+
 def new_pseudonym() -> str:
     # 130 bits of randomness; carries nothing about the person.
     return "sub_" + secrets.token_hex(16)

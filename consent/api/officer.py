@@ -255,6 +255,7 @@ class ErasureDeadlinesApi(APIView):
     class OutputSerializer(serializers.Serializer):
         pending = serializers.IntegerField()
         overdue = serializers.IntegerField()
+        due_within_day = serializers.IntegerField(help_text="Pending, not overdue, due within the next 24 hours.")
         next_due = serializers.DateTimeField(allow_null=True)
         done_last_30_days = serializers.IntegerField()
         late_last_30_days = serializers.IntegerField()

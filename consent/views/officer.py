@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from access.selectors import review_queue_for_officer
 from accounts.decorators import officer_required
+from charts import BarChart, Chart
 from config.errors import ApplicationError, InvalidInput
 from config.exceptions import status_for
 from consent import selectors, services, stats
@@ -24,11 +25,27 @@ from consent.views.pages import attempt, form_errors_to_messages, found
 from erasure import selectors as erasure_selectors
 
 
+def _deadlines_chart(deadlines: erasure_selectors.ErasureDeadlines) -> Chart:
+    on_schedule = deadlines.pending - deadlines.overdue - deadlines.due_within_day
+    return BarChart(
+        title="Erasure requests against their deadlines",
+        bars=[
+            ("Pending, on schedule", on_schedule),
+            ("Due within a day", deadlines.due_within_day),
+            ("Overdue", deadlines.overdue),
+            ("Done, last 30 days", deadlines.done_last_30_days),
+        ],
+        colours={"Due within a day": "#E69F00", "Overdue": "#B00020", "Done, last 30 days": "#009E73"},
+        unit="requests",
+    ).render()
+
+
 @require_GET
 @officer_required
 def officer_home(request: HttpRequest) -> HttpResponse:
     rates = stats.consent_stats_for_officer(actor=request.user)
     rules = selectors.retention_rules()
+    deadlines = erasure_selectors.erasure_deadlines_for_officer(actor=request.user)
     context = {
         "notices": selectors.notices_for_actor(actor=request.user),
         "current": selectors.current_notice(),
@@ -37,7 +54,8 @@ def officer_home(request: HttpRequest) -> HttpResponse:
             {"value": value, "label": label, "days": rules.get(value)} for value, label in DataCategory.choices
         ],
         "stats": rates,
-        "erasure": erasure_selectors.erasure_deadlines_for_officer(actor=request.user),
+        "erasure": deadlines,
+        "erasure_chart": _deadlines_chart(deadlines),
         "stat_groups": rates.groups,
         "categories": DataCategory.choices,
         "pending_requests": review_queue_for_officer(actor=request.user).count(),
