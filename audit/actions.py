@@ -31,6 +31,7 @@ class AuditAction(models.TextChoices):
     ALLOWLIST_UPDATED = "allowlist.updated", "Allowed application changed"
     ALLOWLIST_REMOVED = "allowlist.removed", "Application removed from the allowlist"
     RETENTION_CHANGED = "retention.changed", "Retention rules changed"
+    CONSENT_RATES_RELEASED = "consent.rates_released", "Consent rates released (noised aggregates)"
     KEY_ROTATE = "key.rotate", "Signing key rotated"
     # Capture devices
     DEVICE_ENROLL = "device.enroll", "Capture device enrolled"

@@ -1,8 +1,8 @@
 """The privacy officer's console: aggregate consent rates, notices, the allowlist, retention and erasure deadlines.
 
-Nothing here shows an individual: rates come from ``consent.stats``, which
-suppresses small groups, and deadlines from ``erasure.selectors``, which
-counts only.
+Nothing here shows an individual: rates are the latest scheduled, noised
+release from ``consent.stats`` (never a live computation), and deadlines come
+from ``erasure.selectors``, which counts only.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def officer_home(request: HttpRequest) -> HttpResponse:
         "retention_drift": retention_drift(selectors.current_notice(), rules),
         "erasure": deadlines,
         "erasure_chart": _deadlines_chart(deadlines),
-        "stat_groups": [rates.overall, *rates.departments] + ([rates.pooled_small] if rates.pooled_small else []),
+        "stat_groups": rates.groups,
         "categories": DataCategory.choices,
         "short_categories": [(value, category_short_label(value)) for value in DataCategory.values],
         "pending_requests": review_queue_for_officer(actor=request.user).count(),
