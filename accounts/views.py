@@ -107,9 +107,10 @@ def home(request):
 # --- The accounts console (administrators) ------------------------------------
 
 
-def _render_users(request, *, status: int = 200):
+def _render_users(request):
     """The account list, searched, filtered by role and paged as the query string says."""
     search = AccountSearchForm(request.GET)
+    status = 200
     if search.is_valid():
         users = users_for_admin(actor=request.user, search=search.cleaned_data["q"], role=search.cleaned_data["role"])
     else:
