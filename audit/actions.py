@@ -17,6 +17,8 @@ class AuditAction(models.TextChoices):
     ACCOUNT_ENABLE = "account.enable", "Account enabled"
     ACCOUNT_DISABLE = "account.disable", "Account disabled"
     API_TOKEN_REVOKE = "account.api_token_revoke", "API token revoked"
+    ACCOUNT_PASSWORD_LINK = "account.password_link", "Set-password link issued"
+    ACCOUNT_PASSWORD_SET = "account.password_set", "Password set with a one-time link"
     # Consent, one per kind of consent event
     CONSENT_GRANTED = "consent.granted", "Consent given"
     CONSENT_WITHDRAWN = "consent.withdrawn", "Consent withdrawn"

@@ -364,3 +364,9 @@ MASTER_KEY_AUTOCREATE = env_bool("MASTER_KEY_AUTOCREATE", DEBUG)
 API_TOKEN_LIFETIME_DAYS = env_int("API_TOKEN_LIFETIME_DAYS", 30, minimum=1)
 # Active (not revoked) capture devices one employee may hold; enrolling one more is refused.
 COLLECTION_MAX_DEVICES_PER_EMPLOYEE = env_int("COLLECTION_MAX_DEVICES_PER_EMPLOYEE", 5, minimum=1)
+
+# --- Set-password links (accounts console) ------------------------------------
+# Seconds a one-time set-password link, issued by an administrator for a new
+# account or a password reset, stays valid (Django's token generator reads
+# this name); three days, so a link handed over on a Friday still works on Monday.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 24 * 3600, minimum=600, maximum=14 * 24 * 3600)
