@@ -28,6 +28,21 @@ serve.  It checks, and names the first problem:
 
 Then it states what the dataset may be used for, and until when.
 
+With ``--receipt`` it checks an employee's deletion receipt instead::
+
+    python -m access.verify --receipt receipt.jwt --jwks jwks.json --proof proof.json
+
+(``GET /api/v1/consent/me/erasure-requests/<id>/receipt`` and ``.../receipt/proof``):
+the receipt is a JWS with ``alg: EdDSA``, ``typ: erasure-receipt+jwt`` and a
+``kid`` of an erasure key the JWKS publishes; its claims are complete and
+agree with each other (scope and categories, a destroyed data key only when
+everything was erased, ``deadline_met`` against ``completed_at`` and
+``due_at``).  With ``--proof``, the checkpoint's signature by an audit key,
+the leaf's hash against the receipt's ``audit_leaf_hash``, the RFC 6962
+inclusion of that leaf at the receipt's ``audit_seq`` in the checkpoint's
+tree, and that the entry is the ``erasure.completed`` entry of this request
+saying what the receipt says.
+
 Exit status: 0 verified and usable, 1 does not verify or the grant has
 expired (the dataset must be deleted), 2 unusable input (a file is missing,
 the manifest is not a JWS, the JWKS is malformed, bad arguments).

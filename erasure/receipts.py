@@ -43,7 +43,7 @@ from signing.keyring import Purpose, keyring
 RECEIPT_TYPE = "erasure-receipt+jwt"
 
 
-def data_key_id(wrapped_key: bytes) -> str:
+def data_key_id(wrapped_key: bytes | memoryview) -> str:
     """A public name for a subject's data key: a digest of its wrapped (encrypted) form, never of the key."""
     return "dk-" + hashlib.sha256(bytes(wrapped_key)).hexdigest()[:32]
 

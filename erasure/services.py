@@ -148,7 +148,7 @@ def erasure_request_carry_out(*, request_id: uuid.UUID | str) -> bool:
         if not request.categories:
             # Named (by a digest of its wrapped form) before it goes, for the deletion receipt.
             wrapped = SubjectKey.objects.filter(subject=request.subject).values_list("wrapped_key", flat=True).first()
-            shredded = subject_key_destroy(subject=request.subject, actor=ACTOR, reason=request.reason)
+            shredded = {**subject_key_destroy(subject=request.subject, actor=ACTOR, reason=request.reason)}
             shredded["data_key"] = data_key_id(wrapped) if wrapped is not None else None
             shredded["key_destroyed_at"] = rfc3339(timezone.now()) if wrapped is not None else None
     with transaction.atomic():

@@ -233,3 +233,47 @@ def test_the_portal_shows_the_receipt_in_plain_words_and_its_proof_once_checkpoi
 def test_the_portal_shows_nobody_elses_receipt(erased, portal_as, bob, notice):
     page = portal_as(bob).get("/portal").content.decode()
     assert str(erased.id) not in page and "Deletion receipt" not in page
+
+
+def test_the_database_refuses_a_second_receipt_for_a_request(erased):
+    from django.db import IntegrityError, transaction
+
+    first = DeletionReceipt.objects.get()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        DeletionReceipt.objects.create(
+            request=erased, kid=first.kid, jws=first.jws, audit_seq=first.audit_seq, issued_at=first.issued_at
+        )
+    assert DeletionReceipt.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_workers_issuing_at_once_store_one_receipt(consenting, monkeypatch):
+    import threading
+
+    from django.db import connections
+
+    # Hold back the step after commit, so the workers below are the ones that issue.
+    monkeypatch.setattr("erasure.tasks.issue_deletion_receipt_task.delay", lambda request_id: None)
+    request = erasure_request_create(employee=consenting)
+    request.refresh_from_db()
+    assert request.status == ErasureRequest.Status.DONE and not DeletionReceipt.objects.exists()
+    start, issued, errors = threading.Barrier(4), [], []
+
+    def worker() -> None:
+        try:
+            start.wait(timeout=30)
+            issued.append(deletion_receipt_issue(request_id=request.id).pk)
+        except Exception as exc:  # reported below: a thread's exception is otherwise lost
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert DeletionReceipt.objects.count() == 1
+    assert issued == [DeletionReceipt.objects.get().pk] * 4
