@@ -218,3 +218,32 @@ def test_a_completion_recorded_before_receipts_existed_gets_a_receipt_that_verif
     paths["proof.json"].write_bytes(api_as(consenting).get(f"{API}/{request.id}/receipt/proof?format=json").content)
     result = verify("--receipt", paths["r.jwt"], "--jwks", paths["jwks.json"], "--proof", paths["proof.json"])
     assert result.returncode == 0, result.stderr
+
+
+def test_receipt_mode_runs_from_a_copy_with_only_the_standard_library_and_cryptography(files, tmp_path):
+    import shutil
+
+    copy = tmp_path / "alone" / "verify.py"
+    copy.parent.mkdir()
+    shutil.copy(Path(settings.BASE_DIR) / "access" / "verify.py", copy)
+    probe = (
+        "import runpy, sys\n"
+        "before = set(sys.modules)\n"
+        "sys.argv = [sys.argv[1], *sys.argv[2:]]\n"
+        "try:\n"
+        "    runpy.run_path(sys.argv[0], run_name='__main__')\n"
+        "except SystemExit as exc:\n"
+        "    code = exc.code\n"
+        "allowed = set(sys.stdlib_module_names) | {'cryptography', '_openssl', '_cffi_backend'}\n"
+        "others = {m.split('.')[0] for m in set(sys.modules) - before} - allowed\n"
+        "print('EXIT', code, 'OTHERS', sorted(others))\n"
+    )
+    argv = ["--receipt", files["receipt"], "--jwks", files["jwks"], "--proof", files["proof"]]
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", probe, str(copy), *map(str, argv)],
+        cwd=copy.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.strip().endswith("EXIT 0 OTHERS []"), result.stdout + result.stderr
