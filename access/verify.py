@@ -1,4 +1,4 @@
-"""Standalone verifier for a dataset export and its signed manifest.
+"""Standalone verifier for a dataset export and its signed manifest, or for a deletion receipt.
 
 Needs only the Python standard library and ``cryptography``: it imports
 nothing from the project, so a data scientist or an auditor can copy this one
