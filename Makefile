@@ -17,15 +17,17 @@ install: $(STAMP)
 
 # The web server, worker and beat default to production settings when
 # DJANGO_SETTINGS_MODULE is unset (config/wsgi.py, config/celery.py); the
-# local run names the development settings for all of them.  seed_demo uses
+# local run names the development settings for all of them.  run_demo runs
+# the Procfile and prints the address and demo accounts once the site answers;
+# Ctrl-C stops it cleanly (it exits 0, so make reports no error).  seed_demo uses
 # factory_boy (accounts/factories.py), a dev dependency: that is why this
 # target installs requirements-dev.txt.
 run: export DJANGO_SETTINGS_MODULE = config.settings.dev
 run: export DEBUG = 1
 run: $(STAMP)
-	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py migrate --noinput --verbosity 0
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/honcho start -f Procfile
+	$(BIN)/python manage.py run_demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
+from django.db.models.functions import TruncWeek
+from django.utils import timezone
 
 from access.membership import count_events, members_now, readable_storage
 from access.models import DataRequest, Export, Grant
@@ -113,3 +116,49 @@ def export_for_actor(*, actor: User, export_id: uuid.UUID | str) -> Export:
     if export is None:
         raise NotFound("not_found", "No such export.")
     return export
+
+
+@dataclass(frozen=True)
+class WeeklyActivity:
+    """Data requests and exports per week (Monday, UTC), oldest first; counts only."""
+
+    weeks: list[date]
+    requested: list[int]
+    approved: list[int]
+    rejected_or_expired: list[int]
+    exports: list[int]
+
+
+def weekly_activity_for_overseer(*, actor: User, weeks: int = 12) -> WeeklyActivity:
+    """How many requests came in, were decided and how many exports were made, week by week.
+
+    Privacy officers and auditors only: it counts every requester's activity.
+    """
+    if not _sees_all(actor):
+        raise NotPermitted("permission_denied", "Only privacy officers and auditors see activity across requesters.")
+    today = timezone.now().date()
+    this_monday = today - timedelta(days=today.weekday())
+    mondays = [this_monday - timedelta(weeks=weeks - 1 - i) for i in range(weeks)]
+    start = datetime.combine(mondays[0], time.min, tzinfo=UTC)
+
+    def per_week(queryset: QuerySet, field: str) -> list[int]:
+        counts = dict(
+            queryset.filter(**{f"{field}__gte": start})
+            .annotate(week=TruncWeek(field))
+            .values("week")
+            .annotate(n=Count("pk"))
+            .values_list("week", "n")
+        )
+        by_monday = {(w.date() if isinstance(w, datetime) else w): n for w, n in counts.items()}
+        return [by_monday.get(monday, 0) for monday in mondays]
+
+    decided = DataRequest.objects.exclude(decided_at__isnull=True)
+    return WeeklyActivity(
+        weeks=mondays,
+        requested=per_week(DataRequest.objects.all(), "created_at"),
+        approved=per_week(decided.filter(status=DataRequest.Status.APPROVED), "decided_at"),
+        rejected_or_expired=per_week(
+            decided.filter(status__in=[DataRequest.Status.REJECTED, DataRequest.Status.EXPIRED]), "decided_at"
+        ),
+        exports=per_week(Export.objects.all(), "created_at"),
+    )

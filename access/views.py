@@ -20,6 +20,7 @@ from access.forms import DecisionForm, RequestForm, RevokeForm
 from access.models import DataRequest, Grant, Review
 from accounts.decorators import officer_required, role_required
 from accounts.models import Role
+from charts import LineChart, Series
 from config.errors import ApplicationError, InvalidInput
 from config.exceptions import status_for
 from consent.models import DataCategory
@@ -146,7 +147,18 @@ def withdrawals_ack(request: HttpRequest, grant_id) -> HttpResponse:
 @officer_required
 def queue(request: HttpRequest) -> HttpResponse:
     pending = selectors.review_queue_for_officer(actor=request.user)
-    return render(request, "access/queue.html", {"requests": [_describe(r) for r in pending]})
+    activity = selectors.weekly_activity_for_overseer(actor=request.user)
+    chart = LineChart(
+        title=f"Data requests and exports per week, last {len(activity.weeks)} weeks",
+        labels=[f"{monday:%d %b}" for monday in activity.weeks],
+        series=[
+            Series("Requested", list(activity.requested)),
+            Series("Approved", list(activity.approved)),
+            Series("Rejected or expired", list(activity.rejected_or_expired)),
+            Series("Exports", list(activity.exports)),
+        ],
+    ).render()
+    return render(request, "access/queue.html", {"requests": [_describe(r) for r in pending], "chart": chart})
 
 
 def _review_context(request: HttpRequest, data_request: DataRequest, form: DecisionForm, errors: list[str]) -> dict:

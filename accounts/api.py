@@ -10,8 +10,9 @@ from rest_framework.views import APIView
 
 from accounts.models import Role
 from accounts.permissions import IsAdmin
-from accounts.selectors import user_for_admin, users_for_admin
-from accounts.services import api_token_create, login_attempt, user_create, user_update
+from accounts.selectors import api_tokens_for_owner, user_for_admin, users_for_admin
+from accounts.services import api_token_create, api_token_revoke, login_attempt, user_create, user_update
+from audit.timestamps import rfc3339
 from config.schema import ErrorSerializer
 
 __all__ = ["ErrorSerializer"]  # other apps import it from here too
@@ -29,6 +30,7 @@ class AuthTokenCreateApi(APIView):
 
     class OutputSerializer(serializers.Serializer):
         token = serializers.CharField()
+        expires_at = serializers.DateTimeField(help_text="The token stops working then; sign in again for a new one.")
 
     @extend_schema(
         request=InputSerializer,
@@ -39,7 +41,34 @@ class AuthTokenCreateApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = login_attempt(request=request, **data.validated_data)
-        return Response({"token": api_token_create(user=user)}, status=status.HTTP_201_CREATED)
+        issued = api_token_create(user=user)
+        return Response(
+            {"token": issued.value, "expires_at": rfc3339(issued.token.expires_at)}, status=status.HTTP_201_CREATED
+        )
+
+
+class ApiTokenOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id", help_text="Names the token; it does not authenticate.")
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(allow_null=True, help_text="To the minute.")
+
+
+class ApiTokenListApi(APIView):
+    """Your own API tokens (never their values): when each was issued, expires and was last used."""
+
+    @extend_schema(responses={200: ApiTokenOutputSerializer(many=True), 401: ErrorSerializer})
+    def get(self, request):
+        return Response(ApiTokenOutputSerializer(api_tokens_for_owner(actor=request.user), many=True).data)
+
+
+class ApiTokenRevokeApi(APIView):
+    """Revoke one of your own API tokens; it stops working at once."""
+
+    @extend_schema(responses={204: None, 401: ErrorSerializer, 404: ErrorSerializer})
+    def delete(self, request, token_id):
+        api_token_revoke(actor=request.user, public_id=token_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class UserOutputSerializer(serializers.Serializer):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -60,12 +61,21 @@ class UserRole(models.Model):
 
 
 class ApiToken(models.Model):
-    """A bearer token for scripts. Only its SHA-256 is stored; the value is shown once."""
+    """A bearer token for scripts. Only its SHA-256 is stored; the value is shown once.
+
+    ``public_id`` names the token to its owner (listing, revoking) without
+    revealing anything that authenticates; it expires ``expires_at``.
+    """
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:
         return f"API token of {self.user.username}"

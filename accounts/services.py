@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import secrets
+import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
+from accounts.locks import account_lock
 from accounts.models import ApiToken, Role, User, UserRole
+from accounts.selectors import api_token_for_owner
 from accounts.throttling import LoginBlocked, check_login_allowed, record_login_failure
 from audit.actions import AuditAction
 from audit.services import audit_record
 from audit.targets import user_target
+from collection.services import devices_revoke_all
 from config.errors import Conflict, InvalidInput, NotAuthenticated, NotPermitted, RateLimited
 
 # Who changes accounts: an administrator, or the system itself (operator
@@ -33,6 +41,12 @@ def _require_admin(actor: Actor) -> None:
     raise NotPermitted("admin_required", "Only an administrator manages accounts and roles.")
 
 
+# Roles an administrator may not hold on the same account: with them an admin
+# could read (or approve access to) what it can also grant itself, and the
+# audit log would name one person on both sides.
+ADMIN_EXCLUDES = frozenset({Role.AUDITOR.value, Role.PRIVACY_OFFICER.value, Role.REQUESTER.value})
+
+
 def _clean_roles(roles: Iterable[str]) -> list[str]:
     cleaned = sorted(set(roles))
     unknown = [r for r in cleaned if r not in Role.values]
@@ -40,7 +54,25 @@ def _clean_roles(roles: Iterable[str]) -> list[str]:
         raise InvalidInput(
             "unknown_role", f"Unknown role(s): {', '.join(unknown)}. Known roles: {', '.join(Role.values)}."
         )
+    clashing = sorted(ADMIN_EXCLUDES.intersection(cleaned))
+    if Role.ADMIN in cleaned and clashing:
+        raise InvalidInput(
+            "incompatible_roles",
+            f"The admin role cannot be combined with {', '.join(clashing)} on one account: "
+            "whoever manages accounts must not also read the audit log, consent rates or datasets. "
+            "Use a separate account for each.",
+            extra={"roles": [Role.ADMIN.value, *clashing]},
+        )
     return cleaned
+
+
+def _refuse_own_account(actor: Actor, user: User) -> None:
+    """Nobody changes their own roles or status: a second administrator must do it."""
+    if isinstance(actor, User) and actor.pk == user.pk:
+        raise NotPermitted(
+            "cannot_change_own_account",
+            "You cannot change the roles or the status of your own account; ask another administrator.",
+        )
 
 
 def user_create(
@@ -73,6 +105,8 @@ def user_create(
     else:
         user.set_unusable_password()
     with transaction.atomic():
+        # Only administrators reach the Django admin (read-only there); the
+        # other roles work in the portal, which does not look at is_staff.
         user.is_staff = Role.ADMIN in role_list
         user.save()
         UserRole.objects.bulk_create([UserRole(user=user, role=r) for r in role_list])
@@ -86,19 +120,25 @@ def user_create(
 
 
 def user_set_roles(*, actor: Actor, user: User, roles: Iterable[str]) -> User:
-    """An administrator replaces the roles a user holds; nobody drops their own admin role."""
+    """An administrator replaces the roles another account holds.
+
+    Nobody changes their own roles, and admin does not combine with the roles
+    that read data or the log.  Taking ``employee`` away revokes the person's
+    capture devices in the same transaction, so capture stops at once.
+    """
     _require_admin(actor)
-    wanted = set(roles)
-    if isinstance(actor, User) and user.pk == actor.pk and Role.ADMIN not in wanted:
-        raise InvalidInput("cannot_remove_own_admin", "You cannot remove the admin role from your own account.")
-    role_list = _clean_roles(wanted)
+    _refuse_own_account(actor, user)
+    role_list = _clean_roles(roles)
     with transaction.atomic():
+        account_lock(user)
         before = sorted(UserRole.objects.filter(user=user).values_list("role", flat=True))
         UserRole.objects.filter(user=user).exclude(role__in=role_list).delete()
         UserRole.objects.bulk_create(
             [UserRole(user=user, role=r) for r in role_list if r not in before], ignore_conflicts=True
         )
         User.objects.filter(pk=user.pk).update(is_staff=Role.ADMIN in role_list)
+        if Role.EMPLOYEE in before and Role.EMPLOYEE not in role_list:
+            devices_revoke_all(employee=user, actor=actor, reason="employee role removed")
         if before != role_list:
             audit_record(
                 actor=actor,
@@ -112,12 +152,19 @@ def user_set_roles(*, actor: Actor, user: User, roles: Iterable[str]) -> User:
 
 
 def user_set_active(*, actor: Actor, user: User, active: bool) -> User:
-    """An administrator enables or disables sign-in for an account; disabling also revokes its API tokens."""
+    """An administrator enables or disables sign-in for another account.
+
+    Disabling also deletes its API tokens and revokes its capture devices, in
+    the same transaction, so neither scripts nor capture clients go on.
+    """
     _require_admin(actor)
+    _refuse_own_account(actor, user)
     with transaction.atomic():
+        account_lock(user)
         User.objects.filter(pk=user.pk).update(is_active=active)
         if not active:
             ApiToken.objects.filter(user=user).delete()
+            devices_revoke_all(employee=user, actor=actor, reason="account disabled")
         audit_record(
             actor=actor,
             action=AuditAction.ACCOUNT_ENABLE if active else AuditAction.ACCOUNT_DISABLE,
@@ -129,8 +176,9 @@ def user_set_active(*, actor: Actor, user: User, active: bool) -> User:
 
 
 def user_update(*, actor: Actor, user: User, roles: Iterable[str] | None = None, is_active: bool | None = None) -> User:
-    """An administrator changes an account's roles and/or whether it may sign in, in one transaction."""
+    """An administrator changes another account's roles and/or whether it may sign in, in one transaction."""
     _require_admin(actor)
+    _refuse_own_account(actor, user)
     with transaction.atomic():
         if roles is not None:
             user = user_set_roles(actor=actor, user=user, roles=roles)
@@ -162,8 +210,39 @@ def login_attempt(*, request, username: str, password: str) -> User:
     return user
 
 
-def api_token_create(*, user: User) -> str:
-    """Issue a new API token and return its value; only its hash is kept."""
+@dataclass(frozen=True)
+class IssuedApiToken:
+    """A new API token's value, shown this once, and its stored record."""
+
+    value: str
+    token: ApiToken
+
+
+def api_token_create(*, user: User) -> IssuedApiToken:
+    """Issue a new API token valid ``API_TOKEN_LIFETIME_DAYS``; only its hash is kept.
+
+    Like a portal sign-in, issuing one is not an audit entry (the password
+    check before it is rate-limited instead); revoking one is.
+    """
     raw = secrets.token_urlsafe(32)
-    ApiToken.objects.create(user=user, digest=ApiToken.digest_of(raw))
-    return raw
+    now = timezone.now()
+    token = ApiToken.objects.create(
+        user=user,
+        digest=ApiToken.digest_of(raw),
+        created_at=now,
+        expires_at=now + timedelta(days=settings.API_TOKEN_LIFETIME_DAYS),
+    )
+    return IssuedApiToken(value=raw, token=token)
+
+
+def api_token_revoke(*, actor: User, public_id: uuid.UUID | str) -> None:
+    """The owner revokes one of their API tokens; anybody else's id is not found."""
+    with transaction.atomic():
+        token = api_token_for_owner(actor=actor, public_id=public_id, lock=True)
+        token.delete()
+        audit_record(
+            actor=actor,
+            action=AuditAction.API_TOKEN_REVOKE,
+            target=user_target(actor.username),
+            detail={"token_id": str(public_id)},
+        )

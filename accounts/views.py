@@ -18,11 +18,14 @@ from accounts.models import Role
 from accounts.selectors import user_for_admin, users_for_admin
 from accounts.services import user_set_roles
 from accounts.throttling import LoginBlocked, check_login_allowed, client_address, record_login_failure
-from config.errors import InvalidInput
+from config.errors import ApplicationError
 
 
 class RateLimitedAuthenticationForm(AuthenticationForm):
-    """Django's sign-in form, refusing attempts once an account or address has failed too often."""
+    """Django's sign-in form, under the same limits as the API (``accounts.throttling``).
+
+    The one form anyone signs in with: the Django admin sends people here too.
+    """
 
     blocked = False
 
@@ -81,9 +84,11 @@ def admin_users(request):
         try:
             user_set_roles(actor=request.user, user=user, roles=request.POST.getlist("roles"))
             messages.success(request, f"Roles of {user.username} saved.")
-        except InvalidInput as exc:
-            # The form's own mistakes go back to the page; anything else
-            # (NotPermitted) answers with its status through the middleware.
+        except ApplicationError as exc:
+            # The decorator and the selector have already let an administrator
+            # through to an existing account, so what the service refuses here
+            # (unknown or incompatible roles, their own account) is the form's
+            # mistake: it goes back to the page.
             messages.error(request, exc.detail)
         return redirect("accounts:admin_users")
     users = users_for_admin(actor=request.user)

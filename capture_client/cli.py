@@ -2,6 +2,11 @@
 
     python -m capture_client --url http://127.0.0.1:8000 --username alice --password ... --minutes 5
 
+or run as the one device enrolled on the portal's capture devices page, with
+the secret shown there saved in a file only you can read:
+
+    python -m capture_client --url https://consent.example.com --device-secret-file ~/.capture/device-secret
+
 ``manage.py simulate_capture`` takes the same options and runs the same code.
 """
 
@@ -34,7 +39,12 @@ def wait_for_server(url: str, seconds: float) -> None:
 def add_arguments(parser: argparse.ArgumentParser, *, default_password: str | None = None) -> None:
     """The client's options; shared by ``python -m capture_client`` and ``manage.py simulate_capture``."""
     parser.add_argument("--url", default="http://127.0.0.1:8000")
-    parser.add_argument("--username", action="append", required=True, help="repeat to simulate several employees")
+    parser.add_argument("--username", action="append", help="repeat to simulate several employees")
+    parser.add_argument(
+        "--device-secret-file",
+        type=Path,
+        help="run as the device enrolled on the portal: a file holding the secret it showed (no username needed)",
+    )
     parser.add_argument("--password", default=default_password, help="the same for every --username")
     duration = parser.add_mutually_exclusive_group()
     duration.add_argument("--minutes", type=float, default=1.0)
@@ -52,9 +62,31 @@ def main(argv: list[str] | None = None, *, default_password: str | None = None) 
     parser = argparse.ArgumentParser(prog="python -m capture_client", description=__doc__.split("\n\n")[0])
     add_arguments(parser, default_password=default_password)
     args = parser.parse_args(argv)
-    if not args.password:
-        parser.error("--password is required")
+    if args.device_secret_file is not None:
+        if args.username:
+            parser.error("--device-secret-file runs the one device it names; leave out --username")
+        try:
+            args.device_secret = read_device_secret(args.device_secret_file)
+        except FatalError as error:
+            parser.error(str(error))
+        args.username = ["device"]
+    elif not args.username:
+        parser.error("give --device-secret-file (a device enrolled on the portal) or --username and --password")
+    elif not args.password:
+        parser.error("--password is required with --username")
     return simulate_employees(args)
+
+
+def read_device_secret(path: Path) -> str:
+    """The secret in ``path``: one line, as copied from the portal (surrounding blanks ignored)."""
+    try:
+        text = path.expanduser().read_text(encoding="utf-8")
+    except OSError as error:
+        raise FatalError(f"cannot read the device secret file {path}: {error.strerror}") from None
+    secret = text.strip()
+    if not secret or any(c.isspace() for c in secret):
+        raise FatalError(f"{path} should hold the device secret alone, on one line")
+    return secret
 
 
 def simulate_employees(args: argparse.Namespace) -> int:
@@ -69,10 +101,11 @@ def simulate_employees(args: argparse.Namespace) -> int:
         client = CaptureClient(
             args.url,
             username=username,
-            password=args.password,
+            password=args.password or "",
             gzip_bodies=not args.no_gzip,
             seed=None if args.seed is None else args.seed + index,
             state_file=args.state_dir / f"{username}.json" if args.state_dir else None,
+            device_secret=getattr(args, "device_secret", None),
         )
         try:
             results[username] = client.run(seconds=seconds, batches=args.batches, interval=args.interval)

@@ -65,6 +65,7 @@ class CaptureClient:
         seed: int | None = None,
         timeout: float = 30.0,
         state_file: Path | None = None,
+        device_secret: str | None = None,
     ):
         if not base_url.startswith(("http://", "https://")):
             raise FatalError("The server URL must start with http:// or https://.")
@@ -77,8 +78,11 @@ class CaptureClient:
         self.timeout = timeout
         self.rng = random.Random(seed)
         self.state_file = state_file
-        self.device_secret: str | None = None
-        if state_file is not None and state_file.exists():
+        # A secret made in the portal is the device: the client never enrolls
+        # another one, and a refused secret is fatal (it was revoked there).
+        self.paired = device_secret is not None
+        self.device_secret: str | None = device_secret
+        if device_secret is None and state_file is not None and state_file.exists():
             self.device_secret = json.loads(state_file.read_text()).get("device_secret")
         self.token: str | None = None
         self.token_expires = 0.0
@@ -135,6 +139,8 @@ class CaptureClient:
 
     # -- Protocol ---------------------------------------------------------------
     def enroll(self) -> None:
+        if self.paired:
+            raise FatalError("This client runs with a device secret from the portal and does not enroll devices.")
         signed_in = self._with_backoff(
             lambda: self._call(
                 "POST", "/api/v1/auth/token", body={"username": self.username, "password": self.password}
@@ -171,6 +177,11 @@ class CaptureClient:
         if response.status == 403:
             self.token = None
             raise StopCapture(response.body.get("detail", "no active consent"))
+        if response.status == 401 and self.paired:
+            raise FatalError(
+                "The device secret was refused: the device was revoked, or the secret is mistyped. "
+                "Enroll the device again on the portal's capture devices page and save the new secret."
+            )
         if response.status == 401 and self.state_file is not None:
             log.info("%s: the saved device was revoked; enrolling a new one", self.username)
             self.enroll()

@@ -37,7 +37,10 @@ class DeviceOutputSerializer(serializers.Serializer):
 
 
 class DeviceListCreateApi(APIView):
-    """Employees list their capture devices and enroll new ones. The secret is shown once."""
+    """Employees list their capture devices and enroll new ones. The secret is shown once.
+
+    At most ``COLLECTION_MAX_DEVICES_PER_EMPLOYEE`` devices are active at a time (409 beyond).
+    """
 
     permission_classes = [IsEmployee]
 
@@ -55,7 +58,7 @@ class DeviceListCreateApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={201: OutputSerializer, 400: ErrorSerializer, 403: ErrorSerializer},
+        responses={201: OutputSerializer, 400: ErrorSerializer, 403: ErrorSerializer, 409: ErrorSerializer},
     )
     def post(self, request):
         data = self.InputSerializer(data=request.data)

@@ -10,6 +10,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.permissions import BasePermission
 
+from accounts.models import Role
 from collection.models import Device
 from collection.services import device_authenticate
 from collection.tokens import CaptureClaims, TokenInvalid, token_verify
@@ -75,12 +76,15 @@ class CaptureTokenAuthentication(authentication.BaseAuthentication):
             claims = token_verify(token)
         except TokenInvalid as exc:
             raise exceptions.AuthenticationFailed(str(exc)) from None
-        # A revoked device loses its live tokens at once.
+        # A revoked device loses its live tokens at once.  Removing the
+        # employee role or disabling the account revokes the devices too; the
+        # account is checked here as well, so a token never outlives either.
         subject_id = (
             Device.objects.filter(
                 pk=claims.device_id,
                 revoked_at__isnull=True,
                 employee__is_active=True,
+                employee__roles__role=Role.EMPLOYEE,
                 employee__subject__pseudonym=claims.subject,
             )
             .values_list("employee__subject__pk", flat=True)

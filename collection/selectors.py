@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 
+from django.db.models import Sum
+
 from accounts.models import User
-from collection.models import Device
+from collection.models import Device, EventChunk
 from config.errors import NotFound
 
 
@@ -20,3 +22,8 @@ def device_for_employee(*, employee: User, device_id: uuid.UUID | str) -> Device
     if device is None:
         raise NotFound("not_found", "No such device.")
     return device
+
+
+def events_stored_from_app(*, app_id: str) -> int:
+    """How many events are stored from one application, across everyone (a count from chunk metadata)."""
+    return EventChunk.objects.filter(app_id=app_id).aggregate(n=Sum("count"))["n"] or 0

@@ -10,6 +10,7 @@ other purposes are all refused.
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -100,7 +101,8 @@ def token_verify(token: str) -> CaptureClaims:
     except jwt.ExpiredSignatureError:
         raise TokenInvalid("The token has expired; fetch a new one.") from None
     except jwt.ImmatureSignatureError:
-        raise TokenInvalid("The token is not valid yet.") from None
+        # PyJWT raises this for an ``nbf`` or an ``iat`` in the future beyond the leeway.
+        raise TokenInvalid("The token is not valid yet: it was issued for, or at, a time still to come.") from None
     except jwt.InvalidAudienceError:
         raise TokenInvalid("The token is not meant for collection.") from None
     except jwt.InvalidIssuerError:
@@ -109,6 +111,7 @@ def token_verify(token: str) -> CaptureClaims:
         raise TokenInvalid(f"The token lacks the {exc.claim} claim.") from None
     except jwt.PyJWTError:
         raise TokenInvalid("The token's signature or claims are invalid.") from None
+    _check_lifetime(claims)
     try:
         return CaptureClaims(
             subject=_text(claims["sub"]),
@@ -122,6 +125,30 @@ def token_verify(token: str) -> CaptureClaims:
         )
     except (TypeError, ValueError):
         raise TokenInvalid("The token's claims have the wrong types.") from None
+
+
+def _check_lifetime(claims: dict) -> None:
+    """Refuse a correctly signed token that lives longer than the service issues them for.
+
+    Issuing caps the lifetime; so does verifying, so that a token signed by a
+    leaked or misused key, or by an older release with a longer setting,
+    cannot be replayed for hours.  ``iat`` and ``nbf`` in the future are
+    refused by PyJWT (beyond the leeway); checked again here, because the
+    lifetime is counted from ``iat``.
+    """
+    try:
+        issued, not_before, expires = (_integer(claims[name]) for name in ("iat", "nbf", "exp"))
+    except TypeError:
+        raise TokenInvalid("The token's iat, nbf and exp must be whole seconds.") from None
+    now = int(time.time())
+    leeway = settings.COLLECTION_TOKEN_LEEWAY_SECONDS
+    if issued > now + leeway or not_before > now + leeway:
+        raise TokenInvalid("The token is not valid yet: it was issued for, or at, a time still to come.")
+    allowed = settings.COLLECTION_TOKEN_LIFETIME_SECONDS
+    if expires - issued > allowed:
+        raise TokenInvalid(
+            f"The token's lifetime of {expires - issued} seconds exceeds the {allowed} seconds allowed; fetch a new one."
+        )
 
 
 def _text(value) -> str:

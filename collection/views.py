@@ -7,28 +7,38 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.decorators import employee_required
+from charts import LineChart, Series
 from collection.models import Platform
 from collection.responses import export_response
 from collection.selectors import device_for_employee, devices_for_employee
 from collection.services import device_enroll, device_revoke, my_data_export, my_data_summary
 from config.errors import ApplicationError
-from consent.models import DataCategory
+from consent.models import DataCategory, category_short_label
+
+# Session key for the secret of the device just enrolled, until the page shows it.
+_NEW_DEVICE_KEY = "collection:new-device"
 
 
 @employee_required
 @require_http_methods(["GET", "POST"])
 def devices(request):
-    """List, enroll (the secret is shown on this one response only) and revoke capture devices."""
-    new_secret = None
-    new_device = None
+    """List, enroll and revoke capture devices; a new device's secret is shown once, on the page after enrolling.
+
+    Enrolling redirects (so reloading the page does not enroll a second
+    device); the secret crosses the redirect in the server-side session and
+    is removed from it by the very next view of this page.
+    """
     if request.method == "POST":
         try:
-            new_device, new_secret = device_enroll(
+            device, secret = device_enroll(
                 employee=request.user, name=request.POST.get("name", ""), platform=request.POST.get("platform", "")
             )
         except ApplicationError as exc:
             messages.error(request, exc.detail)
             return redirect("collection:devices")
+        request.session[_NEW_DEVICE_KEY] = {"id": str(device.pk), "name": device.name, "secret": secret}
+        return redirect("collection:devices")
+    new_device = request.session.pop(_NEW_DEVICE_KEY, None)
     response = render(
         request,
         "collection/devices.html",
@@ -36,7 +46,7 @@ def devices(request):
             "devices": devices_for_employee(employee=request.user),
             "platforms": Platform.choices,
             "new_device": new_device,
-            "new_secret": new_secret,
+            "site_url": request.build_absolute_uri("/").rstrip("/"),
         },
     )
     response["Cache-Control"] = "no-store"
@@ -61,7 +71,18 @@ def my_data(request):
     categories = [
         {"value": c, "label": labels.get(c, c), "events": n} for c, n in sorted(summary["categories"].items())
     ]
-    return render(request, "collection/my_data.html", {"summary": summary, "categories": categories})
+    daily = summary["daily"]
+    chart = (
+        LineChart(
+            title=f"Events recorded per day, last {len(daily['dates'])} days",
+            labels=[d[5:] for d in daily["dates"]],  # MM-DD; the table's caption names the range
+            series=[Series(category_short_label(c), list(counts)) for c, counts in daily["categories"].items()],
+            unit="events",
+        ).render()
+        if daily["categories"]
+        else None
+    )
+    return render(request, "collection/my_data.html", {"summary": summary, "categories": categories, "chart": chart})
 
 
 @employee_required

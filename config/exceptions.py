@@ -45,9 +45,17 @@ def status_for(error: errors.ApplicationError) -> int:
     return status.HTTP_400_BAD_REQUEST
 
 
+# Seconds a client is told to wait after a 503: a dependency that is down
+# (Redis, the master key) is not back in a moment, and clients that retry at
+# once only add load while it recovers.
+UNAVAILABLE_RETRY_AFTER_SECONDS = 30
+
+
 def headers_for(error: errors.ApplicationError) -> dict[str, str]:
     if isinstance(error, errors.RateLimited):
         return {"Retry-After": str(error.retry_after)}
+    if isinstance(error, errors.Unavailable):
+        return {"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)}
     return {}
 
 

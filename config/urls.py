@@ -1,8 +1,36 @@
+from urllib.parse import urlencode
+
 from django.contrib import admin
-from django.urls import include, path
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.urls import include, path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from signing.views import jwks_view
+
+
+def admin_login(request):
+    """The Django admin signs in through the portal's sign-in, never its own form.
+
+    Its form would be a second way to guess passwords, outside the portal's
+    rate limit; this answers every method with a redirect to the portal's
+    sign-in page (which comes back to ``next``), so the admin path accepts no
+    credentials at all.
+    """
+    next_url = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = reverse("admin:index")
+    if request.user.is_authenticated:
+        if admin.site.has_permission(request):
+            return redirect(next_url)
+        # Signed in without admin access: the portal would send the user
+        # straight back here, a redirect loop.
+        raise PermissionDenied
+    return redirect(f"{reverse('accounts:login')}?{urlencode({'next': next_url})}")
+
 
 api_v1 = [
     path("", include("accounts.api_urls")),
@@ -24,6 +52,8 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # Before the admin's own URLs, so its login page is the portal's (see admin_login).
+    path("django-admin/login/", admin_login, name="admin-login"),
     path("django-admin/", admin.site.urls),
 ]
 

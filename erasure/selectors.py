@@ -153,6 +153,8 @@ class ErasureDeadlines:
 
     pending: int
     overdue: int
+    # Pending and not overdue yet, but due within the next day.
+    due_within_day: int
     next_due: datetime | None
     done_last_30_days: int
     late_last_30_days: int
@@ -170,6 +172,7 @@ def erasure_deadlines_for_officer(*, actor: User, now: datetime | None = None) -
     return ErasureDeadlines(
         pending=pending.count(),
         overdue=pending.filter(due_at__lt=now).count(),
+        due_within_day=pending.filter(due_at__gte=now, due_at__lt=now + timedelta(days=1)).count(),
         next_due=pending.order_by("due_at").values_list("due_at", flat=True).first(),
         done_last_30_days=done.count(),
         late_last_30_days=done.filter(completed_at__gt=F("due_at")).count(),

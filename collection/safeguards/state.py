@@ -14,6 +14,9 @@ until it focuses a normal one (for this batch only: carried, it would silence
 an application until its next focus), and the typed-text tail is empty, so
 detection still runs within the batch.  When it cannot be
 written, the next batch reads an older state or none; nothing else fails.
+A cache that is down altogether never gets this far: the upload's rate
+limiter reads the same cache first and refuses the batch with 503
+(``collection.ratelimit``), so this path covers a cache failing mid-request.
 Two batches of one device uploaded at once: the later save wins.
 
 The tail holds the last characters as they were stored (detected data already

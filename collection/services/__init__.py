@@ -15,6 +15,7 @@ from collection.services.devices import (
     device_authenticate,
     device_enroll,
     device_revoke,
+    devices_revoke_all,
     token_issue,
 )
 from collection.services.ingestion import IngestResult, batch_ingest
@@ -28,6 +29,7 @@ __all__ = [
     "device_authenticate",
     "device_enroll",
     "device_revoke",
+    "devices_revoke_all",
     "my_data_export",
     "my_data_summary",
     "subject_ciphertext_delete",

@@ -15,20 +15,27 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.locks import account_lock
+from accounts.models import Role, User, UserRole
 from audit.actions import AuditAction
 from audit.services import audit_record
 from audit.targets import subject_target
 from collection.models import Device, Platform
 from collection.services._subjects import _require_employee
 from collection.tokens import token_sign
-from config.errors import InvalidInput, NotFound, NotPermitted
+from config.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from consent.selectors import capture_policy_for_subject, consent_state_for_subject
 from consent.services import subject_for_employee
 
 
 def device_enroll(*, employee: User, name: str, platform: str) -> tuple[Device, str]:
-    """Register a capture device; returns it and its secret, which is shown this once and stored hashed."""
+    """Register a capture device; returns it and its secret, which is shown this once and stored hashed.
+
+    An employee holds at most ``COLLECTION_MAX_DEVICES_PER_EMPLOYEE`` active
+    devices.  The account row is locked first (``accounts.locks``), so two
+    enrolments at once cannot both pass the cap, and one cannot slip in
+    beside a role change that revokes the employee's devices.
+    """
     _require_employee(employee)
     name = (name or "").strip()
     if not name:
@@ -37,6 +44,20 @@ def device_enroll(*, employee: User, name: str, platform: str) -> tuple[Device, 
         raise InvalidInput("invalid_platform", "The platform must be macos, windows or linux.")
     secret = "cdev_" + secrets.token_urlsafe(32)
     with transaction.atomic():
+        locked = account_lock(employee)
+        # Checked again under the lock: a role change or disabling may have committed meanwhile.
+        if not locked.is_active or not UserRole.objects.filter(user=locked, role=Role.EMPLOYEE).exists():
+            raise NotPermitted("not_an_employee", "Only employees enroll capture devices.")
+        cap = settings.COLLECTION_MAX_DEVICES_PER_EMPLOYEE
+        active = Device.objects.filter(employee=employee, revoked_at__isnull=True).count()
+        if active >= cap:
+            raise Conflict(
+                "too_many_devices",
+                f"You already have {active} active capture devices; at most {cap} are allowed. "
+                "Revoke one you no longer use (Devices in the portal, or "
+                "DELETE /api/v1/collection/devices/{device_id}), then enroll this one.",
+                extra={"max_devices": cap},
+            )
         subject = subject_for_employee(employee)
         device = Device.objects.create(
             employee=employee, name=name[:100], platform=platform, secret_digest=Device.digest_of(secret)
@@ -68,6 +89,34 @@ def device_revoke(*, employee: User, device: Device) -> Device:
             detail={"device_id": str(locked.pk)},
         )
     return locked
+
+
+def devices_revoke_all(*, employee: User, actor: User | str, reason: str) -> list[Device]:
+    """Revoke every active device of ``employee`` for an administrator's change to the account.
+
+    Called by the account services (employee role removed, account disabled)
+    inside their transaction, after they locked the account row: the devices
+    are locked next and every revocation is an audit entry naming ``actor``,
+    so capture stops in the same commit as the change that ends it.
+    """
+    with transaction.atomic():
+        devices = list(
+            Device.objects.select_for_update().filter(employee=employee, revoked_at__isnull=True).order_by("pk")
+        )
+        if not devices:
+            return []
+        now = timezone.now()
+        Device.objects.filter(pk__in=[d.pk for d in devices]).update(revoked_at=now)
+        subject = subject_for_employee(employee)
+        for device in devices:
+            device.revoked_at = now
+            audit_record(
+                actor=actor,
+                action=AuditAction.DEVICE_REVOKE,
+                target=subject_target(subject.pseudonym),
+                detail={"device_id": str(device.pk), "reason": reason},
+            )
+    return devices
 
 
 def device_authenticate(secret: str) -> Device | None:

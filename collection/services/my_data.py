@@ -6,12 +6,13 @@ Both are audited, and the audit entry commits before anything is served.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import msgspec
 from django.db import transaction
 from django.db.models import Max, Min, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.models import User
@@ -31,6 +32,33 @@ def _format(moment: datetime | None) -> str | None:
     return rfc3339(moment) if moment else None
 
 
+# How many days back the day-by-day counts of the summary go.
+DAILY_DAYS = 30
+
+
+def _daily_counts(subject: Subject, *, days: int) -> dict[str, Any]:
+    """Events per UTC day and category over the last ``days`` days, zero-filled, from chunk metadata.
+
+    A chunk counts on the day of its first event: chunks cover one batch,
+    seconds to minutes, so a day boundary inside one moves at most that.
+    """
+    today = timezone.now().date()
+    first_day = today - timedelta(days=days - 1)
+    dates = [first_day + timedelta(days=i) for i in range(days)]
+    counts: dict[str, dict[date, int]] = {}
+    for row in (
+        EventChunk.objects.filter(subject=subject, first_ts__date__gte=first_day)
+        .annotate(day=TruncDate("first_ts"))
+        .values("category", "day")
+        .annotate(events=Sum("count"))
+    ):
+        counts.setdefault(row["category"], {})[row["day"]] = row["events"]
+    return {
+        "dates": [d.isoformat() for d in dates],
+        "categories": {c: [by_day.get(d, 0) for d in dates] for c, by_day in sorted(counts.items())},
+    }
+
+
 def my_data_summary(*, employee: User) -> dict[str, Any]:
     """Counts per category and application and the date range of what is stored about the employee.
 
@@ -46,6 +74,7 @@ def my_data_summary(*, employee: User) -> dict[str, Any]:
             .order_by("category", "app_id")
         )
         total = sum(r["events"] for r in rows)
+        daily = _daily_counts(subject, days=DAILY_DAYS)
         audit_record(
             actor=subject_target(subject.pseudonym),
             action=AuditAction.DATA_SUMMARY_VIEW,
@@ -61,6 +90,7 @@ def my_data_summary(*, employee: User) -> dict[str, Any]:
         "first_ts": _format(min((r["first"] for r in rows), default=None)),
         "last_ts": _format(max((r["last"] for r in rows), default=None)),
         "categories": per_category,
+        "daily": daily,
         "groups": [
             {
                 "category": r["category"],

@@ -7,6 +7,7 @@ defaults: a SQLite file and a filesystem Celery broker under ``var/``.
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -122,10 +123,47 @@ LOGIN_RATE_LIMIT_PER_ACCOUNT = env_int("LOGIN_RATE_LIMIT_PER_ACCOUNT", 5, minimu
 LOGIN_RATE_LIMIT_PER_ADDRESS = env_int("LOGIN_RATE_LIMIT_PER_ADDRESS", 20, minimum=1)
 LOGIN_RATE_LIMIT_WINDOW_SECONDS = env_int("LOGIN_RATE_LIMIT_WINDOW_SECONDS", 900, minimum=1)
 
+# --- Sign-in hardening: lockout keys, trusted proxies, cache outages -------
+# LOGIN_RATE_LIMIT_PER_ACCOUNT counts failures of one account *from one
+# address*, so a stranger cannot lock its owner out; this much higher ceiling
+# counts an account's failures from everywhere, against guessing spread over
+# many addresses (accounts.throttling explains the choice).
+LOGIN_RATE_LIMIT_ACCOUNT_CEILING = env_int("LOGIN_RATE_LIMIT_ACCOUNT_CEILING", 100, minimum=1)
+# Reverse proxies whose X-Forwarded-For is believed (comma-separated IPs or
+# CIDR networks); empty, REMOTE_ADDR is the client.  Checked here so a typo
+# stops the service instead of silently trusting nobody.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or CIDR network (e.g. 10.0.0.1, 10.0.0.0/8)."
+        ) from None
+# Sessions live in the database, never in the cache: signing in (and
+# staying signed in) must work while Redis is down.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# A Redis that is down or unreachable must fail a cache call within a second,
+# not hang a web worker for the operating system's TCP timeout; the callers
+# then degrade (sign-in) or answer 503 (uploads).
+REDIS_CONNECT_TIMEOUT_SECONDS = env_int("REDIS_CONNECT_TIMEOUT_SECONDS", 1, minimum=1, maximum=30)
+REDIS_SOCKET_TIMEOUT_SECONDS = env_int("REDIS_SOCKET_TIMEOUT_SECONDS", 1, minimum=1, maximum=60)
+
 # --- Cache and broker -------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_CONNECT_TIMEOUT_SECONDS,
+                "socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS,
+            },
+        }
+    }
 else:
     # A file cache is shared by the web server and the workers, which rate
     # limiting needs; it needs no server.
@@ -136,7 +174,9 @@ else:
         }
     }
 
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
+# The filesystem transport ignores the host; naming one keeps kombu from
+# warning on every start that none was supplied.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://localhost/")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = VAR_DIR / "celery" / "queue"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -178,6 +218,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "access.tasks.expire_grants_task",
         "schedule": timedelta(minutes=1),
     },
+    # Checks often, releases once per CONSENT_RATES_RELEASE_HOURS period (the release table says if it is due).
+    "consent-rates-release": {
+        "task": "consent.tasks.release_consent_rates_task",
+        "schedule": timedelta(minutes=15),
+    },
 }
 
 # The data controller named in consent receipts (Kantara CR v1.1 piiControllers).
@@ -188,6 +233,25 @@ CONSENT_JURISDICTION = env_str("CONSENT_JURISDICTION", "EU")
 # Consent-rate reports hide any group smaller than this, so nobody's choice
 # can be inferred from an aggregate.  A privacy rule, not a deployment knob.
 CONSENT_STATS_MIN_GROUP = 5
+
+# --- Consent rates releases (consent.stats, consent.noise) --------------------
+# Officers see consent rates only as scheduled releases, never computed on
+# demand, so comparing two looks around one account's change reveals nothing
+# exact.  One release per period of this many hours (periods start at the Unix
+# epoch, so 24 means one per UTC day).
+CONSENT_RATES_RELEASE_HOURS = env_int("CONSENT_RATES_RELEASE_HOURS", 24, minimum=1, maximum=24 * 366)
+# The differential-privacy budget each release spends (its counts get
+# geometric noise of scale sensitivity / epsilon; smaller is more private and
+# noisier).  Releases compose: k releases spend k * epsilon in all.
+try:
+    CONSENT_RATES_EPSILON = float(env_str("CONSENT_RATES_EPSILON", "1.0"))
+except ValueError:
+    CONSENT_RATES_EPSILON = float("nan")
+if not (0 < CONSENT_RATES_EPSILON <= 10):  # also refuses nan and inf
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("CONSENT_RATES_EPSILON must be a number in (0, 10].")
+
 # Days an erasure request may take before it is overdue (read by erasure.services).
 ERASURE_DUE_DAYS = env_int("ERASURE_DUE_DAYS", 30, minimum=1)
 
@@ -265,9 +329,21 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"client_error_without_traceback": {"()": "config.log_filters.ClientErrorWithoutTraceback"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["client_error_without_traceback"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # One line per request from the development server; `make run` sets
+        # ACCESS_LOG_LEVEL=WARNING so only refused and failed requests show.
+        "django.server": {"handlers": ["console"], "level": env_str("ACCESS_LOG_LEVEL", "INFO"), "propagate": False},
+    },
 }
 
 # --- Collection ---------------------------------------------------------------
@@ -282,3 +358,9 @@ COLLECTION_RATE_LIMIT_BURST = env_int("COLLECTION_RATE_LIMIT_BURST", 20, minimum
 # (MASTER_KEY_AUTOCREATE, on with DEBUG) creates it when it is missing.
 MASTER_KEY = env_str("MASTER_KEY", "")
 MASTER_KEY_AUTOCREATE = env_bool("MASTER_KEY_AUTOCREATE", DEBUG)
+
+# --- Account and device hardening ---------------------------------------------
+# API tokens (``Authorization: Token``) stop working this many days after sign-in.
+API_TOKEN_LIFETIME_DAYS = env_int("API_TOKEN_LIFETIME_DAYS", 30, minimum=1)
+# Active (not revoked) capture devices one employee may hold; enrolling one more is refused.
+COLLECTION_MAX_DEVICES_PER_EMPLOYEE = env_int("COLLECTION_MAX_DEVICES_PER_EMPLOYEE", 5, minimum=1)

@@ -14,6 +14,8 @@ if DEBUG:  # pragma: no cover - refuses a misconfiguration
 
     raise ImproperlyConfigured("DEBUG must be off with production settings.")
 
+# Behind the proxy this assumes, set TRUSTED_PROXIES (config/settings/base.py) to
+# its address(es), or every client shares the proxy's sign-in lockout.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)

@@ -370,3 +370,24 @@ def test_seed_demo_gives_rita_a_grant_and_a_pending_keystroke_request_once(setti
     pending = DataRequest.objects.get(status="pending")
     assert pending.requester.username == "rita" and "keystrokes" in pending.categories
     assert pending.approvals_required == 2
+
+
+def test_the_queue_charts_requests_and_exports_per_week(portal_as, granted, submit, rita, olivia, api_as):
+    response = api_as(rita).get(f"/api/v1/access/grants/{granted['id']}/export")
+    b"".join(response.streaming_content)
+    submit(categories=["keystrokes"], apps=[EDITOR])
+
+    page = text_of(portal_as(olivia).get("/requests/review"))
+
+    assert "Data requests and exports per week, last 12 weeks" in page and 'role="img"' in page
+    # This week (it starts on Monday 1 June): two requests, one approved, none refused, one export.
+    assert '<th scope="row">01 Jun</th><td>2</td><td>1</td><td>0</td><td>1</td>' in page
+    assert '<th scope="row">25 May</th><td>0</td><td>0</td><td>0</td><td>0</td>' in page
+
+
+def test_activity_across_requesters_is_for_overseers_only(granted, rita):
+    from access.selectors import weekly_activity_for_overseer
+    from config.errors import NotPermitted
+
+    with pytest.raises(NotPermitted):
+        weekly_activity_for_overseer(actor=rita)

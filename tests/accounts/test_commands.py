@@ -83,3 +83,9 @@ def test_seed_demo_creates_the_demo_organisation_once(settings):
     count = User.objects.count()
     call_command("seed_demo", stdout=io.StringIO())
     assert User.objects.count() == count
+
+
+def test_add_user_refuses_admin_combined_with_auditor():
+    with pytest.raises(CommandError, match="The admin role cannot be combined with auditor"):
+        call_command("add_user", "x", "--role", "admin", "--role", "auditor", stdout=io.StringIO())
+    assert not User.objects.filter(username="x").exists()

@@ -10,16 +10,16 @@ pytestmark = pytest.mark.django_db
 
 
 def test_it_creates_an_account_through_the_service_with_its_audit_entry():
-    user = UserFactory(username="zed", roles=["admin", "auditor"], department="IT")
+    user = UserFactory(username="zed", roles=["admin", "employee"], department="IT")
     stored = User.objects.get(username="zed")
-    assert stored.role_set == {"admin", "auditor"}
+    assert stored.role_set == {"admin", "employee"}
     assert stored.is_staff is True
     assert stored.email == "zed@example.com"
     assert stored.check_password("factory-made-password")
     assert user.pk == stored.pk
     entry = AuditEntry.objects.get(action="account.create", target="user:zed")
     assert entry.actor == "system:factory"
-    assert entry.detail == {"roles": ["admin", "auditor"], "department": "IT"}
+    assert entry.detail == {"roles": ["admin", "employee"], "department": "IT"}
 
 
 def test_traits_name_the_personas_roles():

@@ -22,10 +22,10 @@ def test_home_sends_a_single_role_user_to_their_console(portal_as, adam):
 
 
 def test_home_offers_a_choice_to_users_with_several_roles(portal_as, db):
-    both = make_user("mia", "admin", "auditor")
+    both = make_user("mia", "privacy_officer", "auditor")
     response = portal_as(both).get("/")
     assert response.status_code == 200
-    assert b"/accounts/users" in response.content
+    assert b"/officer" in response.content
     assert b"/audit/" in response.content
 
 
@@ -101,8 +101,9 @@ def test_admin_updates_roles_and_disables_accounts(api_as, adam, alice):
 
 def test_admin_cannot_drop_their_own_admin_role(api_as, adam):
     response = api_as(adam).patch("/api/v1/users/adam", {"roles": ["employee"]}, format="json")
-    assert response.status_code == 400
-    assert Role.ADMIN in User.objects.get(username="adam").role_set
+    assert response.status_code == 403
+    assert response.json()["error"] == "cannot_change_own_account"
+    assert User.objects.get(username="adam").role_set == {"admin"}
 
 
 def test_the_django_admin_cannot_change_accounts(client, alice, db):
@@ -206,7 +207,7 @@ def test_the_console_refuses_to_drop_the_admins_own_admin_role(portal_as, adam):
     client = portal_as(adam)
     response = client.post("/accounts/users", {"username": "adam", "roles": ["employee"]}, follow=True)
     assert response.status_code == 200
-    assert b"You cannot remove the admin role from your own account." in response.content
+    assert b"You cannot change the roles or the status of your own account" in response.content
     assert User.objects.get(username="adam").role_set == {"admin"}
     assert not AuditEntry.objects.filter(action="account.roles").exists()
 
@@ -231,3 +232,138 @@ def test_the_admin_api_refuses_anonymous_callers(api, alice):
     response = api.patch("/api/v1/users/alice", {"roles": ["admin"]}, format="json")
     assert response.status_code == 401
     assert response.json()["error"] == "not_authenticated"
+
+
+# --- No self-escalation ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"roles": ["admin", "auditor"]},
+        {"roles": ["admin", "privacy_officer"]},
+        {"roles": ["admin"]},
+        {"is_active": False},
+        {"roles": ["admin"], "is_active": True},
+    ],
+)
+def test_an_admin_cannot_change_its_own_account(api_as, adam, change):
+    response = api_as(adam).patch("/api/v1/users/adam", change, format="json")
+    assert response.status_code == 403
+    assert response.json() == {
+        "error": "cannot_change_own_account",
+        "detail": "You cannot change the roles or the status of your own account; ask another administrator.",
+    }
+    stored = User.objects.get(username="adam")
+    assert stored.role_set == {"admin"} and stored.is_active
+    assert not AuditEntry.objects.filter(target="user:adam").exclude(action="account.create").exists()
+
+
+def test_the_escalated_admin_still_cannot_read_the_log_or_consent_rates(api_as, adam):
+    client = api_as(adam)
+    client.patch("/api/v1/users/adam", {"roles": ["admin", "auditor", "privacy_officer"]}, format="json")
+    adam.forget_roles()
+    assert client.get("/api/v1/audit/entries").status_code == 403
+    assert client.get("/api/v1/consent/stats").status_code == 403
+
+
+def test_the_services_refuse_the_own_account_whoever_calls_them(adam):
+    from accounts.services import user_set_active, user_set_roles
+    from config.errors import NotPermitted
+
+    for attempt in (
+        lambda: user_set_roles(actor=adam, user=adam, roles=["admin", "auditor"]),
+        lambda: user_set_active(actor=adam, user=adam, active=False),
+    ):
+        with pytest.raises(NotPermitted) as refused:
+            attempt()
+        assert refused.value.code == "cannot_change_own_account"
+    assert User.objects.get(username="adam").is_active
+    assert User.objects.get(username="adam").role_set == {"admin"}
+
+
+def test_another_admin_changes_an_admins_account(api_as, adam, db):
+    ada = make_user("ada", "admin", department="IT")
+    response = api_as(ada).patch("/api/v1/users/adam", {"roles": ["admin", "employee"]}, format="json")
+    assert response.status_code == 200 and response.json()["roles"] == ["admin", "employee"]
+    entry = AuditEntry.objects.get(action="account.roles")
+    assert (entry.actor, entry.target) == ("user:ada", "user:adam")
+
+
+def test_the_console_offers_no_form_for_the_own_account(portal_as, adam, alice):
+    page = portal_as(adam).get("/accounts/users").content.decode()
+    assert 'value="alice"' in page and 'value="adam"' not in page
+    assert "your own account" in page
+
+
+def test_the_console_refuses_a_posted_own_account_change(portal_as, adam):
+    response = portal_as(adam).post("/accounts/users", {"username": "adam", "roles": ["admin", "auditor"]}, follow=True)
+    assert response.status_code == 200
+    assert b"You cannot change the roles or the status of your own account" in response.content
+    assert User.objects.get(username="adam").role_set == {"admin"}
+    assert not AuditEntry.objects.filter(action="account.roles").exists()
+
+
+# --- Admin does not combine with the roles that read data or the log --------------
+
+
+@pytest.mark.parametrize("other", ["auditor", "privacy_officer", "requester"])
+def test_admin_cannot_be_created_with_a_reading_role(api_as, adam, other):
+    response = api_as(adam).post("/api/v1/users", {"username": "x", "roles": ["admin", other]}, format="json")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == "incompatible_roles" and body["roles"] == ["admin", other]
+    assert f"The admin role cannot be combined with {other} on one account" in body["detail"]
+    assert not User.objects.filter(username="x").exists()
+    assert not AuditEntry.objects.filter(target="user:x").exists()
+
+
+def test_admin_cannot_be_given_to_an_officer_nor_a_reading_role_to_an_admin(api_as, adam, olivia, db):
+    client = api_as(adam)
+    response = client.patch("/api/v1/users/olivia", {"roles": ["admin", "privacy_officer"]}, format="json")
+    assert response.status_code == 400 and response.json()["error"] == "incompatible_roles"
+    ada = make_user("ada", "admin", department="IT")
+    response = client.patch("/api/v1/users/ada", {"roles": ["admin", "auditor", "requester"]}, format="json")
+    assert response.status_code == 400
+    assert response.json()["roles"] == ["admin", "auditor", "requester"]
+    assert "auditor, requester" in response.json()["detail"]
+    assert olivia.role_set == {"privacy_officer"} and ada.role_set == {"admin"}
+    assert User.objects.get(username="olivia").role_set == {"privacy_officer"}
+    assert User.objects.get(username="ada").role_set == {"admin"}
+    assert not AuditEntry.objects.filter(action="account.roles").exists()
+
+
+def test_the_console_names_incompatible_roles(portal_as, adam, olivia):
+    response = portal_as(adam).post(
+        "/accounts/users", {"username": "olivia", "roles": ["admin", "privacy_officer"]}, follow=True
+    )
+    assert response.status_code == 200
+    assert b"The admin role cannot be combined with privacy_officer on one account" in response.content
+    assert User.objects.get(username="olivia").role_set == {"privacy_officer"}
+
+
+def test_admin_combines_with_employee(api_as, adam, alice):
+    response = api_as(adam).patch("/api/v1/users/alice", {"roles": ["admin", "employee"]}, format="json")
+    assert response.status_code == 200 and response.json()["roles"] == ["admin", "employee"]
+    assert User.objects.get(username="alice").is_staff
+
+
+def test_every_role_change_names_who_changed_whom(api_as, adam, bob):
+    response = api_as(adam).patch("/api/v1/users/bob", {"roles": ["employee", "requester"]}, format="json")
+    assert response.status_code == 200
+    entry = AuditEntry.objects.get(action="account.roles")
+    assert entry.actor == "user:adam" and entry.target == "user:bob"
+    assert entry.detail == {"old": ["employee"], "new": ["employee", "requester"]}
+
+
+# --- The Django admin is for administrators only ------------------------------------
+
+
+def test_only_administrators_reach_the_django_admin_and_auditors_work_in_the_portal(client, adam, aaron):
+    assert User.objects.get(username="adam").is_staff
+    assert not User.objects.get(username="aaron").is_staff
+    client.force_login(aaron)
+    assert client.get("/django-admin/").status_code == 302  # sent to the admin's sign-in
+    assert client.get("/audit/").status_code == 200
+    client.force_login(adam)
+    assert client.get("/django-admin/").status_code == 200

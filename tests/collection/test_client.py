@@ -194,3 +194,62 @@ def test_the_client_is_standard_library_only_and_runs_as_a_module():
         [sys.executable, "-m", "capture_client", "--help"], cwd=root, capture_output=True, text=True, check=True
     )
     assert "--username" in usage.stdout and "python -m capture_client" in usage.stdout
+
+
+def _paired_client(alice, **kwargs):
+    """A client holding the secret of a device enrolled on the portal, as `--device-secret-file` gives it."""
+    from collection.services import device_enroll
+
+    _, secret = device_enroll(employee=alice, name="Alice's laptop", platform="macos")
+    return InProcessClient(username="device", password="", seed=7, device_secret=secret, **kwargs), secret
+
+
+def test_a_client_paired_with_a_portal_secret_uploads_without_signing_in(at_upload_time, alice, no_sleep):
+    client, _ = _paired_client(alice)
+
+    stats = client.run(seconds=None, batches=2, interval=0)
+
+    assert stats["batches"] == 2 and stats["accepted"] > 0
+    paths = {path for path, _ in client.calls}
+    assert "/api/v1/auth/token" not in paths and "/api/v1/collection/devices" not in paths
+    assert Device.objects.filter(employee=alice).count() == 1, "it used the portal's device, enrolled no other"
+    assert Batch.objects.filter(device__name="Alice's laptop").count() == 2
+
+
+def test_a_paired_client_stops_with_advice_when_its_device_is_revoked(at_upload_time, alice, no_sleep):
+    from collection.services import device_revoke
+
+    client, _ = _paired_client(alice)
+    device_revoke(employee=alice, device=Device.objects.get(employee=alice))
+
+    with pytest.raises(capture.FatalError, match="Enroll the device again on the portal"):
+        client.run(seconds=None, batches=1, interval=0)
+    assert Device.objects.filter(employee=alice).count() == 1, "no device enrolled behind the employee's back"
+
+
+def test_the_command_line_reads_the_secret_file_and_refuses_bad_ones(tmp_path, capsys):
+    from capture_client import cli
+
+    secret_file = tmp_path / "device-secret"
+    secret_file.write_text("  cdev_abc123\n")
+    assert cli.read_device_secret(secret_file) == "cdev_abc123"
+
+    for content, complaint in [("", "alone, on one line"), ("cdev_a cdev_b", "alone, on one line")]:
+        secret_file.write_text(content)
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main(["--device-secret-file", str(secret_file)])
+        assert exit_info.value.code == 2
+        assert complaint in capsys.readouterr().err
+
+    with pytest.raises(SystemExit):
+        cli.main(["--device-secret-file", str(tmp_path / "missing")])
+    assert "cannot read the device secret file" in capsys.readouterr().err
+
+    secret_file.write_text("cdev_abc123")
+    with pytest.raises(SystemExit):
+        cli.main(["--device-secret-file", str(secret_file), "--username", "alice"])
+    assert "leave out --username" in capsys.readouterr().err
+
+    with pytest.raises(SystemExit):
+        cli.main([])
+    assert "--device-secret-file" in capsys.readouterr().err

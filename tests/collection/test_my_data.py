@@ -27,6 +27,13 @@ def test_the_summary_counts_per_category_and_app_with_the_date_range(stored, con
         "first_ts": "2026-06-01T12:01:00Z",
         "last_ts": "2026-06-01T12:01:30Z",
         "categories": {"app_focus": 1, "clicks": 1, "keystrokes": 9, "mouse": 2},
+        # The last 30 days, today (2026-06-01, frozen) last, zero-filled.
+        "daily": {
+            "dates": [f"2026-05-{d:02d}" for d in range(3, 32)] + ["2026-06-01"],
+            "categories": {
+                c: [0] * 29 + [n] for c, n in [("app_focus", 1), ("clicks", 1), ("keystrokes", 9), ("mouse", 2)]
+            },
+        },
         "groups": [
             {
                 "category": "app_focus",
@@ -104,6 +111,11 @@ def test_the_portal_page_shows_the_summary_and_downloads(stored, consenting, por
     assert page.status_code == 200
     text = page.content.decode()
     assert "<strong>13</strong> events" in text and BROWSER in text
+    # The chart of the last 30 days, with its numbers as a table: a line per category, labelled in words.
+    assert '<svg class="chart"' in text and 'role="img"' in text
+    assert "Events recorded per day, last 30 days" in text
+    assert '<th scope="col">Keystrokes</th>' in text and "keystrokes</th>" not in text
+    assert '<th scope="row">06-01</th><td>1</td><td>1</td><td>9</td><td>2</td>' in text
     download = client.post("/portal/my-data/download")
     assert download.status_code == 200 and "attachment" in download["Content-Disposition"]
     assert len(b"".join(download.streaming_content).splitlines()) == 5

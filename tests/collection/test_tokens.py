@@ -194,6 +194,9 @@ REJECTIONS = [
     ("missing exp claim", _without("exp")),
     ("cep of the wrong type", lambda t: _resign(t, cep="1")),
     ("device of another subject", lambda t: _resign(t, dev=str(uuid.uuid4()))),
+    ("lifetime of a day", lambda t: _resign(t, exp=int(TS0) + 86400)),
+    ("issued in the future", lambda t: _resign(t, iat=int(TS0) + 300, exp=int(TS0) + 900)),
+    ("iat not whole seconds", lambda t: _resign(t, iat=TS0 + 0.5)),
 ]
 
 
@@ -219,3 +222,36 @@ def test_a_retired_key_stops_verifying_after_its_publication_window(token, froze
 
 def test_token_subject_is_a_pseudonym(token, consenting):
     assert _claims(token)["sub"] == subject_for_employee(consenting).pseudonym
+
+
+# --- The lifetime is capped when verifying, not only when issuing --------------------
+
+
+def test_a_correctly_signed_token_living_longer_than_allowed_is_refused(token, settings):
+    long_lived = _resign(token, exp=int(TS0) + 7200)
+    response = upload(long_lived, batch([ev("mouse.move")]))
+    assert response.status_code == 401
+    assert response.json() == {
+        "error": "authentication_failed",
+        "detail": "The token's lifetime of 7200 seconds exceeds the 600 seconds allowed; fetch a new one.",
+    }
+    assert not Batch.objects.exists()
+
+
+def test_a_token_issued_under_a_longer_setting_stops_when_the_setting_is_lowered(device, settings, frozen):
+    settings.COLLECTION_TOKEN_LIFETIME_SECONDS = 3600
+    token = fetch_token(device["device_secret"]).json()["token"]
+    frozen.move_to(TS0 + 120, tick=False)
+    assert upload(token, batch([ev("mouse.move")])).status_code == 202
+    settings.COLLECTION_TOKEN_LIFETIME_SECONDS = 600
+    response = upload(token, batch([ev("mouse.move")]))
+    assert response.status_code == 401 and "exceeds the 600 seconds allowed" in response.json()["detail"]
+
+
+def test_a_token_issued_in_the_future_is_refused_beyond_the_leeway(token, settings):
+    within = _resign(token, iat=int(TS0) + 20, nbf=int(TS0), exp=int(TS0) + 600)
+    assert upload(within, batch([ev("mouse.move", at=-60)])).status_code == 202
+    beyond = _resign(token, iat=int(TS0) + 31, nbf=int(TS0), exp=int(TS0) + 600)
+    response = upload(beyond, batch([ev("mouse.move")]))
+    assert response.status_code == 401
+    assert response.json()["detail"] == "The token is not valid yet: it was issued for, or at, a time still to come."

@@ -22,6 +22,12 @@ class Command(BaseCommand):
         cli.add_arguments(parser, default_password=DEMO_PASSWORD if settings.DEBUG else None)
 
     def handle(self, *args, **options):
+        if options.get("device_secret_file") is not None:
+            raise CommandError(
+                "simulate_capture signs in as demo employees; run `python -m capture_client` for a paired device"
+            )
+        if not options.get("username"):
+            raise CommandError("--username is required (repeat it to simulate several employees)")
         if not options.get("password"):
             raise CommandError("--password is required")
         names = ("url", "username", "password", "minutes", "continuous", "batches", "interval", "wait", "no_gzip")
