@@ -105,7 +105,7 @@ def portal(request: HttpRequest) -> HttpResponse:
         ],
         "other_excluded": [a for a in overview.excluded_apps if a not in listed],
         "history": selectors.consent_history_for_employee(employee=employee)[:200],
-        "erasure_requests": erasure_selectors.erasure_requests_for_employee(employee=employee),
+        "erasure_requests": erasure_selectors.erasure_requests_with_receipts_for_employee(employee=employee),
         "erasure_steps": _entries(audit_selectors.erasure_steps_for_employee(employee=employee, limit=50)),
         "accesses": _entries(audit_selectors.accesses_for_employee(employee=employee, limit=50)),
         "exports": _exports(employee),
