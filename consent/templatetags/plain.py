@@ -2,7 +2,8 @@
 
 ``{% load plain %}`` then ``{{ event.created_at|when }}`` ("30 Nov 2026, 14:05 UTC"),
 ``{{ category|category }}`` ("Keystrokes (the characters typed)"), ``{{ category|category_short }}``
-("Keystrokes") and ``{{ categories|categories }}`` ("Keystrokes, Mouse movement").
+("Keystrokes"), ``{{ categories|categories }}`` ("Keystrokes, Mouse movement"),
+``{{ event.kind|consent_change }}`` ("Consent given") and ``{{ count|number }}`` ("4,024").
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from django import template
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from audit.actions import AuditAction
 from consent.models import DataCategory, category_short_label
 
 register = template.Library()
@@ -63,6 +65,13 @@ def category_short(value: str) -> str:
 def categories(values: Iterable[str] | None) -> str:
     """Several categories by their short names, joined for a sentence or a table cell."""
     return ", ".join(category_short_label(v) for v in values or [])
+
+
+@register.filter
+def consent_change(kind: str) -> str:
+    """A consent event's kind as the audit log names it ("Consent given", "Consent ended by a new notice")."""
+    # actions.py declares one consent.<kind> action per kind of consent event.
+    return AuditAction.label_of(f"consent.{kind}")
 
 
 @register.filter

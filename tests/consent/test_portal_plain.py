@@ -41,7 +41,7 @@ def test_the_portal_shows_categories_in_words_never_their_codes(portal_as, histo
     for code in CODES:
         assert code not in text
     # The history, the erasure request and the erasure steps name the category.
-    assert "Withdrawn, erasure requested Keystroke timing" in text
+    assert "Consent withdrawn, erasure requested Keystroke timing" in text
     assert "Withdrawal with erasure Keystroke timing" in text
     assert "Encrypted data deleted (Keystroke timing) 500 recorded events" in text
 
@@ -144,6 +144,7 @@ def test_withdrawing_all_shows_no_code_in_the_history(portal_as, alice, notice):
     consent_grant(employee=alice, categories=["app_focus", "keystroke_timing"], notice_version=1)
     consent_withdraw(employee=alice, categories=None)
     text = visible_text(portal_as(alice).get("/portal"))
-    assert "Application focus, Keystroke timing" in text
+    assert "Consent withdrawn Application focus, Keystroke timing" in text
+    assert "Consent given Application focus, Keystroke timing" in text
     for code in CODES:
         assert code not in text
