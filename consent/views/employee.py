@@ -36,7 +36,7 @@ from consent.forms import (
     ReviewForm,
     WithdrawForm,
 )
-from consent.models import DataCategory, category_short_label
+from consent.models import ConsentEvent, DataCategory, category_short_label
 from consent.receipts import RECEIPT_TYPE
 from consent.views.pages import CATEGORY_LABELS, attempt, form_errors_to_messages, found
 from erasure import selectors as erasure_selectors
@@ -100,6 +100,15 @@ def _exports(employee: User) -> list[dict[str, object]]:
     ]
 
 
+def _history(employee: User, app_names: dict[str, str]) -> list[ConsentEvent]:
+    """The employee's consent history, newest first, with excluded applications by their names where known."""
+    events = list(selectors.consent_history_for_employee(employee=employee)[:200])
+    for event in events:
+        # An application off the allowlist has no name here; its id is what the employee typed.
+        event.excluded_names = [app_names.get(app, app) for app in event.excluded_apps]
+    return events
+
+
 @require_GET
 @employee_required
 def portal(request: HttpRequest) -> HttpResponse:
@@ -138,7 +147,7 @@ def portal(request: HttpRequest) -> HttpResponse:
             for a in apps
         ],
         "other_excluded": [a for a in overview.excluded_apps if a not in listed],
-        "history": selectors.consent_history_for_employee(employee=employee)[:200],
+        "history": _history(employee, {a.app_id: a.display_name for a in apps}),
         "erasure_requests": erasure_selectors.erasure_requests_for_employee(employee=employee),
         "erasure_steps": _entries(audit_selectors.erasure_steps_for_employee(employee=employee, limit=50)),
         "accesses": _entries(audit_selectors.accesses_for_employee(employee=employee, limit=50)),

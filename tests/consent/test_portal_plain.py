@@ -148,3 +148,11 @@ def test_withdrawing_all_shows_no_code_in_the_history(portal_as, alice, notice):
     assert "Consent given Application focus, Keystroke timing" in text
     for code in CODES:
         assert code not in text
+
+
+def test_excluded_applications_in_the_history_go_by_their_names(portal_as, alice, notice, allowlist):
+    portal_as(alice).post(
+        "/portal/exclusions", {"excluded_apps": ["org.mozilla.firefox"], "other_apps": "com.spotify.client\n"}
+    )
+    text = visible_text(portal_as(alice).get("/portal")).split("Your history")[1]
+    assert "Excluded applications changed Excluded: com.spotify.client, Firefox" in text
