@@ -52,3 +52,8 @@ def stored_events_for_employee(*, employee: User, categories: Iterable[str] | No
 def stored_events_for_device(*, employee: User, device: Device) -> StoredEvents:
     """What one of the employee's devices uploaded that is still stored."""
     return _stored(EventChunk.objects.filter(subject__employee=employee, batch__device=device))
+
+
+def events_stored_from_app(*, app_id: str) -> int:
+    """How many events are stored from one application, across everyone (a count from chunk metadata)."""
+    return EventChunk.objects.filter(app_id=app_id).aggregate(n=Sum("count"))["n"] or 0

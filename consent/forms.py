@@ -142,14 +142,19 @@ class AllowlistAddForm(forms.Form):
     categories = ValuesField()
 
 
-class AllowlistUpdateForm(forms.Form):
-    display_name = forms.CharField(required=False, max_length=200)
-    categories = ValuesField()
-    remove = forms.BooleanField(required=False)
+class AllowlistTableForm(forms.Form):
+    """The whole allowlist table as one form: ``app`` lists the rows' ids in order; each row's
+    fields are named after its id (``name:<id>``, ``categories:<id>``), since a checkbox
+    group cannot be told apart by position."""
 
-    def clean_display_name(self) -> str | None:
-        # Not posted: keep the current name. Posted blank: the service refuses it.
-        return self.cleaned_data["display_name"] if self.add_prefix("display_name") in self.data else None
+    app = ValuesField()
+
+    def rows(self) -> list[tuple[str, str, list[str]]]:
+        """``(app_id, display_name, categories)`` per row, as the service takes them."""
+        return [
+            (app_id, self.data.get(f"name:{app_id}", ""), [str(v) for v in self.data.getlist(f"categories:{app_id}")])
+            for app_id in self.cleaned_data["app"]
+        ]
 
 
 class DaysField(forms.IntegerField):

@@ -21,6 +21,7 @@ urlpatterns = [
     path("officer/notices/<int:notice_id>", officer.officer_notice, name="officer_notice"),
     path("officer/notices/<int:notice_id>/publish", officer.officer_notice_publish, name="officer_notice_publish"),
     path("officer/allowlist", officer.officer_allowlist_add, name="officer_allowlist_add"),
-    path("officer/allowlist/<str:app_id>", officer.officer_allowlist_update, name="officer_allowlist_update"),
+    path("officer/allowlist/save", officer.officer_allowlist_save, name="officer_allowlist_save"),
+    path("officer/allowlist/<str:app_id>/remove", officer.officer_allowlist_remove, name="officer_allowlist_remove"),
     path("officer/retention", officer.officer_retention, name="officer_retention"),
 ]

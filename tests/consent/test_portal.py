@@ -177,11 +177,25 @@ def test_the_officer_manages_the_allowlist_and_retention_on_the_console(portal_a
     )
     assert "Wildcards are not allowed" in wildcard.content.decode()
 
-    client.post(
-        "/officer/allowlist/com.apple.Terminal", {"display_name": "Terminal", "categories": ["keystroke_timing"]}
+    # The table is one form: every row is posted together.
+    saved = client.post(
+        "/officer/allowlist/save",
+        {
+            "app": ["com.apple.Terminal", "com.microsoft.VSCode", "org.mozilla.firefox"],
+            "name:com.apple.Terminal": "Terminal",
+            "categories:com.apple.Terminal": ["keystroke_timing"],
+            "name:com.microsoft.VSCode": "VS Code",
+            "categories:com.microsoft.VSCode": list(allowlist[0].categories),
+            "name:org.mozilla.firefox": "Firefox",
+            "categories:org.mozilla.firefox": list(allowlist[1].categories),
+        },
     )
+    assert saved.status_code == 302
     assert AllowedApplication.objects.get(app_id="com.apple.Terminal").categories == ["keystroke_timing"]
-    client.post("/officer/allowlist/com.apple.Terminal", {"remove": "1"})
+    confirm = client.get("/officer/allowlist/com.apple.Terminal/remove")
+    assert confirm.status_code == 200 and "Remove Terminal from the allowlist?" in confirm.content.decode()
+    assert AllowedApplication.objects.filter(app_id="com.apple.Terminal").exists(), "the confirmation removes nothing"
+    client.post("/officer/allowlist/com.apple.Terminal/remove")
     assert not AllowedApplication.objects.filter(app_id="com.apple.Terminal").exists()
 
     negative = client.post("/officer/retention", {"keystrokes": "-3", "mouse": "10"}, follow=True)
