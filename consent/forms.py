@@ -56,10 +56,33 @@ class ReviewForm(forms.Form):
 
 
 class WithdrawForm(forms.Form):
-    """Withdraw one category, or everything when none is named; optionally ask for erasure."""
+    """Withdraw one category, or everything when none is named; optionally ask for erasure.
+
+    With erasure, ``confirm`` says the employee saw the confirmation page and its numbers.
+    """
 
     category = forms.CharField(required=False, max_length=32)
     erase = forms.BooleanField(required=False)
+    confirm = forms.BooleanField(required=False)
+
+
+ERASE_KEEP_RECORDING = "keep"
+ERASE_AND_WITHDRAW = "withdraw"
+ERASURE_MODES = [
+    (ERASE_KEEP_RECORDING, "Erase what was recorded so far and keep recording"),
+    (ERASE_AND_WITHDRAW, "Erase and stop recording (withdraw consent)"),
+]
+NO_ERASURE_MODE = "Choose whether recording should go on after the erasure, or stop."
+
+
+class ErasureForm(forms.Form):
+    """Ask for everything recorded to be erased, saying whether recording goes on; ``confirm`` after seeing the effect."""
+
+    mode = forms.ChoiceField(
+        choices=ERASURE_MODES,
+        error_messages={"required": NO_ERASURE_MODE, "invalid_choice": NO_ERASURE_MODE},
+    )
+    confirm = forms.BooleanField(required=False)
 
 
 class ExclusionsForm(forms.Form):

@@ -14,6 +14,7 @@ urlpatterns = [
     path("portal/exclusions", employee.portal_exclusions, name="portal_exclusions"),
     path("portal/erasure", employee.portal_erasure, name="portal_erasure"),
     path("portal/receipts/<uuid:receipt_id>", employee.portal_receipt, name="portal_receipt"),
+    path("portal/receipts/<uuid:receipt_id>/details", employee.portal_receipt_page, name="portal_receipt_page"),
     path("notices/v<int:version>", employee.notice_page, name="notice"),
     path("officer", officer.officer_home, name="officer_home"),
     path("officer/notices/new", officer.officer_notice, name="officer_notice_new"),

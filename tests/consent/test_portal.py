@@ -56,7 +56,13 @@ def test_withdrawing_everything_is_one_click_with_optional_erasure(portal_as, al
     consent_grant(employee=alice, categories=["mouse", "keystrokes"], notice_version=1)
     client = portal_as(alice)
     assert "Withdraw all consent now" in client.get("/portal").content.decode()
-    response = client.post("/portal/withdraw", {"erase": "on"}, follow=True)
+    # Erasure cannot be undone: the first post leads to a confirmation page and changes nothing.
+    asked = client.post("/portal/withdraw", {"erase": "on"})
+    assert asked.status_code == 302 and asked["Location"] == "/portal/withdraw?erase=on"
+    assert len(state_of(alice).granted) == 2 and not ErasureRequest.objects.exists()
+    confirmed = client.post("/portal/withdraw", {"erase": "on", "confirm": "on"})
+    assert confirmed.status_code == 302 and confirmed["Location"] == "/portal"
+    response = client.get("/portal")
     assert state_of(alice).granted == {}
     assert ErasureRequest.objects.get().reason == "withdrawal"
     text = response.content.decode()

@@ -63,8 +63,11 @@ def test_reviewing_confirms_held_categories_under_the_current_notice(portal_as, 
 
 
 def test_the_erasure_button_asks_for_everything(portal_as, alice, notice):
-    response = portal_as(alice).post("/portal/erasure", follow=True)
-    assert "Your erasure request is recorded." in messages_on(response)
+    # Nothing switched on: the portal offers only the erasure, which the next page confirms.
+    assert 'type="hidden" name="mode" value="keep"' in portal_as(alice).get("/portal").content.decode()
+    response = portal_as(alice).post("/portal/erasure", {"mode": "keep", "confirm": "on"}, follow=True)
+    assert "Your erasure request is recorded" in messages_on(response)
+    assert "Nothing is being recorded now." in messages_on(response)
     request = ErasureRequest.objects.get()
     assert request.categories == [] and request.reason == "employee_request"
 
