@@ -211,10 +211,10 @@ def test_the_portal_shows_the_receipt_in_plain_words_and_its_proof_once_checkpoi
     assert f'id="receipt-{erased.id}"' in page
     assert "Everything recorded about you was erased: 7 recorded events in 4 stored chunks." in page
     assert (
-        f"The key that encrypted your data (<code>{stored['data_key_id']}</code>) was destroyed on 1 June 2026, 12:03:00 UTC"
+        f"The key that encrypted your data (<code>{stored['data_key_id']}</code>) was destroyed on 1 Jun 2026, 12:03 UTC"
         in page
     )
-    assert "It was due by 1 July 2026, 12:03 UTC and done on 1 June 2026, 12:03 UTC" in page
+    assert "It was due by 1 Jul 2026, 12:03 UTC and done on 1 Jun 2026, 12:03 UTC" in page
     assert "the deadline was met" in page
     assert f"The audit log records the erasure as entry {receipt.audit_seq}." in page
     assert "It will be provable once the next checkpoint is made." in page
