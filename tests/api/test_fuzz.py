@@ -1,0 +1,172 @@
+"""Property-based fuzz of the whole JSON API against its own OpenAPI schema.
+
+schemathesis loads ``/api/schema/`` from the WSGI application and generates
+requests (valid ones and deliberately invalid ones) for every operation; each
+operation runs once per credential that can call it: an API token for each
+role (employee, privacy officer, requester, auditor, admin) on the account
+API, a device secret on ``POST /collection/tokens``, a collection token on
+``POST /collection/batches``, and nothing on ``POST /auth/token``.  Every
+answer must be no 5xx, a status the schema documents for the operation, with
+the content type and body the schema describes.
+
+Failures are collected, not raised inside Hypothesis: every example runs
+(no shrinking, a bounded and deterministic number of requests) and the test
+then fails listing each distinct violation.  The session prints a summary
+(operations, requests, 5xx, violations) at the end of the run.
+
+Destructive operations stay meaningful because credentials are made fresh for
+every generated request: revoking or disabling the credential in use (token
+revocation, ``DELETE /collection/devices/{id}``, withdrawing consent) cannot
+spill into the next request.  Each (operation, credential) pair is its own
+test, so the database is rolled back between them.  Nothing is excluded.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import hypothesis
+import pytest
+import schemathesis
+from django.core.cache import cache
+from django.core.wsgi import get_wsgi_application
+from hypothesis import HealthCheck, strategies
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import Failure, FailureGroup
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from accounts.models import Role
+from accounts.services import api_token_create
+from collection.services import device_enroll, token_issue
+from consent.services import consent_grant
+from tests.conftest import ALL_CATEGORIES, make_user
+
+pytestmark = [pytest.mark.fuzz, pytest.mark.django_db]
+
+# Generated requests per (operation, credential): about 25–50 per operation
+# across its credentials, 1,500-odd requests in all.
+EXAMPLES = 10
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+ROLES = [Role.EMPLOYEE, Role.PRIVACY_OFFICER, Role.REQUESTER, Role.AUDITOR, Role.ADMIN]
+APP = get_wsgi_application()
+SCHEMA = schemathesis.openapi.from_wsgi("/api/schema/", APP)
+
+
+def _credentials_for(operation) -> list[str]:
+    schemes = {name for requirement in operation.definition.raw.get("security", []) for name in requirement}
+    if "captureToken" in schemes:
+        return ["capture"]
+    if "deviceSecret" in schemes:
+        return ["device"]
+    if "tokenAuth" in schemes:
+        return list(ROLES)
+    return ["anonymous"]
+
+
+OPERATIONS = {op.label: op for op in (result.ok() for result in SCHEMA.get_all_operations())}
+CASES = [(label, credential) for label, op in OPERATIONS.items() for credential in _credentials_for(op)]
+
+
+@dataclass
+class Tally:
+    operations: set[str] = field(default_factory=set)
+    runs: int = 0
+    requests: int = 0
+    server_errors: int = 0
+    violations: Counter = field(default_factory=Counter)
+    statuses: Counter = field(default_factory=Counter)
+
+
+TALLY = Tally()
+
+
+def summary_lines() -> list[str]:
+    """What the run found; printed at the end of the session (tests/api/conftest.py)."""
+    lines = [
+        f"API fuzz: {len(TALLY.operations)} operations, {TALLY.runs} operation x credential runs, "
+        f"{TALLY.requests} requests, {TALLY.server_errors} 5xx, "
+        f"{sum(TALLY.violations.values())} schema violations ({len(TALLY.violations)} distinct)",
+        "  statuses: " + ", ".join(f"{code}: {n}" for code, n in sorted(TALLY.statuses.items())),
+    ]
+    return lines + [f"  {n} x {violation}" for violation, n in TALLY.violations.most_common()]
+
+
+class Credentials:
+    """Fresh credentials per request: an operation may revoke the one it was called with."""
+
+    def __init__(self, users: dict[str, object]):
+        self.users = users
+
+    def header(self, credential: str) -> dict[str, str]:
+        if credential == "anonymous":
+            return {}
+        if credential in ("device", "capture"):
+            device, secret = device_enroll(employee=self.users[Role.EMPLOYEE], name="Fuzz laptop", platform="macos")
+            if credential == "device":
+                return {"Authorization": f"Device {secret}"}
+            return {"Authorization": f"Bearer {token_issue(device=device).token}"}
+        return {"Authorization": f"Token {api_token_create(user=self.users[credential])}"}
+
+
+@pytest.fixture
+def credentials(notice, allowlist, olivia):
+    """One account per role; the employee has opted in to everything, so capture credentials work."""
+    users = {role: make_user(f"fuzz-{role}", role) for role in ROLES}
+    users[Role.PRIVACY_OFFICER] = olivia
+    consent_grant(employee=users[Role.EMPLOYEE], categories=ALL_CATEGORIES, notice_version=1)
+    return Credentials(users)
+
+
+def _strategy(operation):
+    return strategies.one_of(
+        operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
+        operation.as_strategy(generation_mode=GenerationMode.NEGATIVE),
+    )
+
+
+def _describe(failure: Failure) -> str:
+    return f"{failure.title}: {failure.message.splitlines()[0] if failure.message else ''}".strip()
+
+
+@pytest.mark.parametrize(("label", "credential"), CASES, ids=[f"{label} as {cred}" for label, cred in CASES])
+def test_operation_answers_as_documented(label, credential, credentials):
+    operation = OPERATIONS[label]
+    found: Counter = Counter()
+
+    @hypothesis.settings(
+        max_examples=EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @hypothesis.given(case=_strategy(operation))
+    def run(case):
+        # Rate-limit buckets would otherwise turn most requests into 429s.
+        cache.clear()
+        headers = credentials.header(credential)
+        response = case.call(headers=headers)
+        TALLY.operations.add(label)
+        TALLY.requests += 1
+        TALLY.statuses[response.status_code] += 1
+        if response.status_code >= 500:
+            TALLY.server_errors += 1
+        try:
+            case.validate_response(response, checks=CHECKS, headers=headers)
+        except FailureGroup as group:
+            for failure in group.exceptions:
+                key = f"{label} as {credential} -> {response.status_code}: {_describe(failure)}"
+                found[key] += 1
+                TALLY.violations[key] += 1
+
+    TALLY.runs += 1
+    run()
+    assert not found, "\n".join(f"{n} x {key}" for key, n in found.items())
