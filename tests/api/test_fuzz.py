@@ -141,18 +141,39 @@ def credentials(notice, allowlist, olivia):
 
 # Content types no operation parses; DRF must answer 415, as documented.
 WRONG_CONTENT_TYPES = ["text/plain", "multipart/form-data; boundary=fuzz", "application/xml"]
+# Appended to free-text path parameters: PostgreSQL refuses a NUL in a query,
+# and schemathesis does not put one in a path by itself.
+NUL_IN_PATH = "nul-in-path"
+
+
+def _text_path_parameters(operation) -> list[str]:
+    return [
+        parameter["name"]
+        for parameter in operation.definition.raw.get("parameters", [])
+        if parameter["in"] == "path"
+        and parameter["schema"].get("type") == "string"
+        and "format" not in parameter["schema"]
+    ]
 
 
 def _strategy(operation):
-    """(case, Content-Type override or None): valid and invalid input, and bodies sent as the wrong type."""
+    """(case, variant): valid and invalid input, and variants schemathesis does not try by itself.
+
+    A variant is None (the case as generated), a wrong Content-Type for the
+    body, or NUL_IN_PATH.
+    """
     cases = strategies.one_of(
         operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
         operation.as_strategy(generation_mode=GenerationMode.NEGATIVE),
     )
-    if "requestBody" not in operation.definition.raw:
+    variants: list[str] = []
+    if "requestBody" in operation.definition.raw:
+        variants += WRONG_CONTENT_TYPES
+    if _text_path_parameters(operation):
+        variants.append(NUL_IN_PATH)
+    if not variants:
         return strategies.tuples(cases, strategies.none())
-    content_types = strategies.one_of(strategies.none(), strategies.sampled_from(WRONG_CONTENT_TYPES))
-    return strategies.tuples(cases, content_types)
+    return strategies.tuples(cases, strategies.one_of(strategies.none(), strategies.sampled_from(variants)))
 
 
 def _describe(failure: Failure) -> str:
@@ -174,12 +195,15 @@ def test_operation_answers_as_documented(label, credential, credentials):
     )
     @hypothesis.given(generated=_strategy(operation))
     def run(generated):
-        case, content_type = generated
+        case, variant = generated
         # Rate-limit buckets would otherwise turn most requests into 429s.
         cache.clear()
         headers = credentials.header(credential)
-        if content_type is not None:
-            headers["Content-Type"] = content_type
+        if variant == NUL_IN_PATH:
+            for name in _text_path_parameters(operation):
+                case.path_parameters[name] = f"{case.path_parameters[name]}\x00"
+        elif variant is not None:
+            headers["Content-Type"] = variant
         response = case.call(headers=headers)
         TALLY.operations.add(label)
         TALLY.requests += 1
