@@ -72,3 +72,16 @@ def test_validation_errors_may_carry_fields(schema):
     error = schema["components"]["schemas"]["Error"]
     assert error["required"] == ["detail", "error"]
     assert set(error["properties"]) == {"error", "detail", "fields"}
+
+
+@pytest.mark.django_db
+def test_an_invalid_first_list_item_is_named_with_its_index(api_as, alice, notice):
+    response = api_as(alice).post("/api/v1/consent/me/withdrawals", {"categories": ["mouse\x00"]}, format="json")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == "invalid"
+    assert body["detail"] == "categories.0: Null characters are not allowed."
+    assert body["fields"] == {"categories": {"0": ["Null characters are not allowed."]}}
+    from consent.models import ConsentEvent
+
+    assert not ConsentEvent.objects.exists()
