@@ -23,9 +23,11 @@ test, so the database is rolled back between them.  Nothing is excluded.
 
 from __future__ import annotations
 
+import base64
 import os
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import hypothesis
 import pytest
@@ -34,6 +36,7 @@ from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
+from django.utils import timezone
 from hypothesis import HealthCheck, strategies
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -44,6 +47,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from access.services import data_request_review, data_request_submit
 from accounts.models import Role
 from accounts.services import api_token_create
 from collection.services import device_enroll, token_issue
@@ -103,10 +107,12 @@ def summary_lines() -> list[str]:
 
 
 class Credentials:
-    """Fresh credentials per request: an operation may revoke the one it was called with."""
+    """Fresh credentials per request (an operation may revoke the one it was called with),
+    and the ids of records that exist, by path parameter name."""
 
-    def __init__(self, users: dict[str, object]):
+    def __init__(self, users: dict[str, object], records: dict[str, str]):
         self.users = users
+        self.records = records
 
     def header(self, credential: str) -> dict[str, str]:
         if credential == "anonymous":
@@ -131,12 +137,54 @@ def _keep_test_connection():
 
 
 @pytest.fixture
-def credentials(notice, allowlist, olivia):
-    """One account per role; the employee has opted in to everything, so capture credentials work."""
+def master_key(settings, _isolated_keys):
+    """Encrypted storage is configured: grants and uploads can store their keys and events."""
+    path = settings.MASTER_KEY_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(base64.b64encode(os.urandom(32)).decode())
+    settings.MASTER_KEY = ""
+    settings.MASTER_KEY_AUTOCREATE = False
+
+
+@pytest.fixture
+def credentials(master_key, notice, allowlist, olivia):
+    """One account per role; the employee has opted in to everything, so capture credentials work.
+
+    Records the path parameters can name: the employee's device and consent
+    receipt, the notice, an allowed application, the employee's account (never
+    the admin's own: disabling it would leave the rest of the run 401), a
+    pending data request and an approved one with its grant.  Exports are not
+    made (they need captured data of five subjects): export ids stay random.
+    """
     users = {role: make_user(f"fuzz-{role}", role) for role in ROLES}
     users[Role.PRIVACY_OFFICER] = olivia
-    consent_grant(employee=users[Role.EMPLOYEE], categories=ALL_CATEGORIES, notice_version=1)
-    return Credentials(users)
+    employee, requester = users[Role.EMPLOYEE], users[Role.REQUESTER]
+    event = consent_grant(employee=employee, categories=ALL_CATEGORIES, notice_version=1)
+    device, _ = device_enroll(employee=employee, name="Fuzz desktop", platform="linux")
+    now = timezone.now()
+    ask = {
+        "requester": requester,
+        "categories": ["mouse"],
+        "apps": [allowlist[0].app_id],
+        "since": now - timedelta(days=7),
+        "until": now - timedelta(days=1),
+        "purpose": "agent-training",
+        "justification": "Train the computer-use agent on pointer trajectories.",
+    }
+    pending = data_request_submit(**ask)
+    approved = data_request_review(
+        officer=olivia, request=data_request_submit(**ask), approve=True, reason="Scope matches the purpose."
+    )
+    records = {
+        "device_id": str(device.pk),
+        "receipt_id": str(event.receipt.pk),
+        "notice_id": str(notice.pk),
+        "app_id": allowlist[0].app_id,
+        "username": employee.username,
+        "request_id": str(pending.pk),
+        "grant_id": str(approved.grant.pk),
+    }
+    return Credentials(users, records)
 
 
 # Content types no operation parses; DRF must answer 415, as documented.
@@ -156,15 +204,21 @@ def _text_path_parameters(operation) -> list[str]:
     ]
 
 
-def _strategy(operation):
+def _strategy(operation, records: dict[str, str]):
     """(case, variant): valid and invalid input, and variants schemathesis does not try by itself.
 
-    A variant is None (the case as generated), a wrong Content-Type for the
-    body, or NUL_IN_PATH.
+    Path parameters are random, or (when ``records`` has them all) those of
+    records that exist, so the operation gets past its 404.  A variant is None
+    (the case as generated), a wrong Content-Type for the body, or NUL_IN_PATH.
     """
+    path = [p["name"] for p in operation.definition.raw.get("parameters", []) if p["in"] == "path"]
+    fixed = [{name: records[name] for name in path}] if path and all(name in records for name in path) else []
     cases = strategies.one_of(
-        operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
-        operation.as_strategy(generation_mode=GenerationMode.NEGATIVE),
+        *[
+            operation.as_strategy(generation_mode=mode, path_parameters=parameters)
+            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+            for parameters in [None, *fixed]
+        ]
     )
     variants: list[str] = []
     if "requestBody" in operation.definition.raw:
@@ -193,7 +247,7 @@ def test_operation_answers_as_documented(label, credential, credentials):
         phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    @hypothesis.given(generated=_strategy(operation))
+    @hypothesis.given(generated=_strategy(operation, credentials.records))
     def run(generated):
         case, variant = generated
         # Rate-limit buckets would otherwise turn most requests into 429s.
