@@ -19,6 +19,8 @@ every generated request: revoking or disabling the credential in use (token
 revocation, ``DELETE /collection/devices/{id}``, withdrawing consent) cannot
 spill into the next request.  Each (operation, credential) pair is its own
 test, so the database is rolled back between them.  Nothing is excluded.
+schemathesis itself leaves the ``Authorization`` header out of some negative
+cases (a missing required header): those check the documented 401.
 """
 
 from __future__ import annotations
