@@ -96,14 +96,17 @@ def officer_notice(request: HttpRequest, notice_id: int | None = None) -> HttpRe
 def _notice_context(notice: ConsentNotice | None, form: NoticeForm) -> dict:
     editable = notice is None or notice.status == ConsentNotice.Status.DRAFT
     current = selectors.current_notice()
+    rules = selectors.retention_rules()
     return {
+        # What publishing would state: the retention rules now, for the draft's categories.
+        "preview_retention": {c: rules.get(c) for c in notice.categories} if notice and editable else {},
         "notice": notice,
         "form": form,
         "categories": DataCategory.choices,
         "editable": editable,
         "current": current,
         # A saved draft against the published notice; a new one is a copy of it until saved.
-        "changes": notice_changes(notice, current, selectors.retention_rules()) if notice and editable else None,
+        "changes": notice_changes(notice, current, rules) if notice and editable else None,
     }
 
 
