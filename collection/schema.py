@@ -5,10 +5,16 @@ Decoding is validation: unknown fields and unknown event types are errors
 (which also refuses NaN, infinities and absurd magnitudes), strings have
 maximum lengths, and a batch holds at most 5,000 events.  A failure names
 the event index and the field (``$.events[12].x``).
+
+Two things msgspec lets through are refused here as well: an object that
+repeats a key (msgspec keeps the last value silently, so what the client
+meant is ambiguous) and nesting deep enough to exhaust the recursion limit
+(msgspec skips the values before a tag field recursively).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from typing import Annotated, Literal
@@ -119,6 +125,9 @@ CATEGORY_OF_TYPE = {
 }
 
 _batch_decoder = msgspec.json.Decoder(UploadBatch)
+# Untyped, for the duplicate-key check only (see ``_repeats_a_key``).
+_plain_decoder = msgspec.json.Decoder()
+_plain_encoder = msgspec.json.Encoder()
 _chunk_encoder = msgspec.msgpack.Encoder()
 _chunk_decoder = msgspec.msgpack.Decoder(list[Event])
 _PATH = re.compile(r"`\$((?:\.\w+|\[\d+\])*)`")
@@ -127,17 +136,77 @@ _UNKNOWN = re.compile(r"(?:unknown|missing required) field `([^`]*)`")
 
 
 class BatchInvalid(Exception):
-    def __init__(self, message: str, event_index: int | None, field: str | None):
+    def __init__(self, message: str, event_index: int | None, field: str | None, *, code: str = "invalid_batch"):
         super().__init__(message)
         self.message = message
         self.event_index = event_index
         self.field = field
+        self.code = code
+
+
+class _Pairs(list):
+    """A JSON object as its (key, value) pairs in order, repeats kept."""
+
+
+def _repeats_a_key(body: bytes) -> bool:
+    """Whether any object in ``body`` (valid JSON) holds the same key twice.
+
+    On the hot path, so no Python code runs per object.  Every ``:`` in JSON
+    text is either the separator after a key or a character inside a string
+    literal.  Decoding and re-encoding (msgspec: keeps one value per key,
+    never escapes ``:``) drops exactly the repeated keys and the values they
+    overwrote, so the re-encoded text has as many colons as the body if and
+    only if no key repeats: fewer separators, and no string gains a colon.
+    That holds while every ``:`` in a string was written as itself; a
+    ``\u003a`` escape (rare; a false alarm on ``\\u003a`` is harmless) takes
+    the exact, slower path.
+    """
+    if b"\\u003a" in body or b"\\u003A" in body:
+        return _first_repeated_key(body) is not None
+    return body.count(b":") != _plain_encoder.encode(_plain_decoder.decode(body)).count(b":")
+
+
+def _first_repeated_key(body: bytes) -> tuple[int | None, str] | None:
+    """The first repeated key as (event index or None, key); slow, only to word the error."""
+    try:
+        top = json.loads(body, object_pairs_hook=_Pairs)
+    except ValueError:  # msgspec accepted it; should the stdlib not, the error just names no key
+        return None
+    key = _repeated_key(top, skip="events")
+    if key is not None:
+        return None, key
+    events = [value for name, value in top if name == "events"]
+    for index, event in enumerate(events[-1] if events else []):
+        key = _repeated_key(event)
+        if key is not None:
+            return index, key
+    return None
+
+
+def _repeated_key(node: object, *, skip: str | None = None) -> str | None:
+    """A key repeated in ``node`` or an object within it, except under the key ``skip``."""
+    if isinstance(node, _Pairs):
+        seen: set[str] = set()
+        for key, _ in node:
+            if key in seen:
+                return key
+            seen.add(key)
+        children = [value for key, value in node if key != skip]
+    elif isinstance(node, list):
+        children = node
+    else:
+        return None
+    for child in children:
+        key = _repeated_key(child)
+        if key is not None:
+            return key
+    return None
 
 
 def decode_batch(body: bytes) -> UploadBatch:
     """Parse and validate an upload body, or raise ``BatchInvalid`` saying where."""
     try:
-        return _batch_decoder.decode(body)
+        batch = _batch_decoder.decode(body)
     except msgspec.ValidationError as exc:
         message = str(exc)
         index, field = None, None
@@ -159,6 +228,28 @@ def decode_batch(body: bytes) -> UploadBatch:
         raise BatchInvalid(f"The body is not valid JSON: {exc}", None, None) from None
     except UnicodeDecodeError:
         raise BatchInvalid("The body is not valid UTF-8.", None, None) from None
+    except RecursionError:
+        # The format nests four levels deep; msgspec only gets this far while
+        # skipping a deeply nested value, e.g. one placed before an event's "type".
+        raise BatchInvalid(
+            "The body nests arrays or objects too deeply; capture/v1 nests at most 4 levels.",
+            None,
+            None,
+            code="too_deep",
+        ) from None
+    # Only a body that decoded is checked: it is valid JSON in the shape of
+    # the format, so every key is a field name of the format.
+    if _repeats_a_key(body):
+        where = _first_repeated_key(body)
+        index, key = where if where is not None else (None, None)
+        place = f" in event {index}" if index is not None else ""
+        raise BatchInvalid(
+            f'The key "{key}" appears more than once in one object{place}; a JSON object must not repeat a key.',
+            index,
+            key,
+            code="duplicate_key",
+        )
+    return batch
 
 
 def encode_events(events: list) -> bytes:
