@@ -117,6 +117,23 @@ def test_portal_pages_of_every_role_carry_the_policy_and_need_nothing_it_forbids
     _audit(portal_as(user).get(path))
 
 
+BROWSABLE_API = {
+    "alice": ["/api/v1/me", "/api/v1/collection/devices", "/api/v1/consent/notices/current"],
+    "olivia": ["/api/v1/access/requests"],
+    "adam": ["/api/v1/users"],
+}
+
+
+@pytest.mark.parametrize(
+    ("persona", "path"), [(persona, path) for persona, paths in BROWSABLE_API.items() for path in paths]
+)
+def test_the_browsable_api_carries_the_policy_and_needs_nothing_it_forbids(request, portal_as, notice, persona, path):
+    user = request.getfixturevalue(persona)
+    response = portal_as(user).get(path, HTTP_ACCEPT="text/html")
+    assert response["Content-Type"].startswith("text/html")
+    _audit(response)
+
+
 def test_the_django_admin_carries_the_policy_and_needs_nothing_it_forbids(portal_as, adam):
     adam.is_staff = adam.is_superuser = True
     adam.save()

@@ -59,6 +59,13 @@ def test_the_sign_in_page_and_the_portals_run_under_the_policy(page, sign_in, vi
         assert violations() == [], path
 
 
+def test_the_browsable_api_runs_under_the_policy(page, sign_in, violations, alice, notice):
+    sign_in("alice", PASSWORD)
+    page.goto("/api/v1/collection/devices")  # the browser asks for HTML: DRF's browsable API
+    page.wait_for_selector("form#post-object-form, .response-info")
+    assert violations() == []
+
+
 def test_an_officers_pages_run_under_the_policy(page, sign_in, violations, olivia, notice, allowlist):
     sign_in("olivia", PASSWORD)
     for path in ("/officer", "/officer/notices/1", "/requests/review"):
