@@ -84,6 +84,32 @@ def test_a_repeat_is_found_when_a_colon_is_written_as_an_escape(live_token):
     _refused(upload(live_token, _body(event)), index=0, field="app")
 
 
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [(b"null", b'"notes.md"'), (b"null", b"null"), (b'"notes.md"', b"null")],
+    ids=["null then a title", "null twice", "a title then null"],
+)
+def test_a_repeat_is_found_when_a_value_is_null(live_token, first, second):
+    # Fields left at None are not encoded, so a repeat with a null needs the untyped path.
+    event = _event("window.focus")[:-1] + b', "title": ' + first + b', "title": ' + second + b"}"
+    _refused(upload(live_token, _body(_event(), event)), index=1, field="title")
+
+
+def test_a_repeat_is_found_when_text_elsewhere_says_null(live_token):
+    repeated = _event("mouse.move")[:-1] + b', "y": 5.0}'
+    _refused(upload(live_token, _body(_event("key.type", text="x = null"), repeated)), index=1, field="y")
+
+
+def test_explicit_nulls_without_repeats_are_accepted(live_token):
+    events = [
+        _event("window.focus")[:-1] + b', "title": null, "url": null, "private": null}',
+        _event("key.type", text="null: not a key")[:-1] + b', "field": null}',
+    ]
+    response = upload(live_token, _body(*events))
+    assert response.status_code == 202, response.content
+    assert response.json()["accepted"] == 2
+
+
 def test_colons_and_escaped_colons_in_text_without_repeats_are_accepted(live_token):
     events = [
         _event("key.type", text='a: b "c": d'),
