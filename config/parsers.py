@@ -20,7 +20,6 @@ import re
 from itertools import accumulate
 from typing import Any
 
-from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.utils.json import strict_constant
@@ -81,8 +80,8 @@ class StrictJSONParser(JSONParser):
     """DRF's JSON parser with a nesting limit and no repeated keys (both a 400)."""
 
     def parse(self, stream, media_type=None, parser_context=None):
-        parser_context = parser_context or {}
-        encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
+        # DRF's Request always names the encoding: the request's, else DEFAULT_CHARSET.
+        encoding = (parser_context or {}).get("encoding", "utf-8")
         try:
             text = codecs.getreader(encoding)(stream).read()
         except UnicodeDecodeError as exc:
