@@ -98,7 +98,7 @@ def test_public_pages_carry_the_policy_and_need_nothing_it_forbids(client, notic
 
 PAGES_BY_ROLE = {
     "alice": ["/portal", "/portal/devices", "/portal/my-data", "/notices/v1"],
-    "olivia": ["/officer", "/officer/notices/new", "/officer/notices/1", "/requests/review", "/requests/grants"],
+    "olivia": ["/officer", "/officer/notices/new", "/officer/notices/{notice}", "/requests/review", "/requests/grants"],
     "rita": ["/requests/", "/requests/new"],
     "aaron": ["/audit/"],
     "adam": ["/accounts/users"],
@@ -114,7 +114,7 @@ def test_portal_pages_of_every_role_carry_the_policy_and_need_nothing_it_forbids
     user = request.getfixturevalue(persona)
     if persona == "alice":
         consent_grant(employee=user, categories=["mouse", "clicks"], notice_version=1)
-    _audit(portal_as(user).get(path))
+    _audit(portal_as(user).get(path.format(notice=notice.pk)))
 
 
 BROWSABLE_API = {

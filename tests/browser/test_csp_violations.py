@@ -68,7 +68,7 @@ def test_the_browsable_api_runs_under_the_policy(page, sign_in, violations, alic
 
 def test_an_officers_pages_run_under_the_policy(page, sign_in, violations, olivia, notice, allowlist):
     sign_in("olivia", PASSWORD)
-    for path in ("/officer", "/officer/notices/1", "/requests/review"):
+    for path in ("/officer", f"/officer/notices/{notice.pk}", "/requests/review"):
         page.goto(path)
         assert violations() == [], path
 
