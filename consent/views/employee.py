@@ -7,6 +7,7 @@ becomes an error message.
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -19,7 +20,7 @@ from accounts.models import User
 from audit import selectors as audit_selectors
 from audit.actions import AuditAction
 from audit.models import AuditEntry
-from config.errors import InvalidInput
+from config.errors import ApplicationError, InvalidInput
 from consent import selectors, services
 from consent.forms import ChoicesForm, ExclusionsForm, ReviewForm, WithdrawForm
 from consent.views.pages import CATEGORY_LABELS, attempt, found
@@ -194,11 +195,20 @@ def portal_exclusions(request: HttpRequest) -> HttpResponse:
 @employee_required
 def portal_erasure(request: HttpRequest) -> HttpResponse:
     # The button posts nothing but the CSRF token: it asks for everything to be erased.
-    attempt(
-        request,
-        lambda: erasure_services.erasure_request_create(employee=request.user),
-        "Your erasure request is recorded.",
-    )
+    try:
+        erasure, created = erasure_services.erasure_request_ask(employee=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.detail)
+        return redirect("consent:portal")
+    if created:
+        messages.success(request, "Your erasure request is recorded.")
+    else:
+        # Asking again while a request is pending is not a second request: say which one stands.
+        messages.info(
+            request,
+            f"You already asked for this on {erasure.requested_at:%Y-%m-%d %H:%M} UTC and that request is still "
+            f"pending (due by {erasure.due_at:%Y-%m-%d %H:%M} UTC). Nothing new was recorded.",
+        )
     return redirect("consent:portal")
 
 
