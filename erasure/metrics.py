@@ -62,10 +62,10 @@ def prometheus_text(metrics: ErasureMetrics) -> str:
     """The figures as Prometheus text exposition (version 0.0.4), one gauge each."""
     lines: list[str] = []
 
-    def gauge(name: str, help_text: str, samples: list[tuple[str, float]]) -> None:
+    def gauge(name: str, help_text: str, samples: list[tuple[str, int]]) -> None:
         lines.append(f"# HELP {name} {help_text}")
         lines.append(f"# TYPE {name} gauge")
-        lines.extend(f"{name}{labels} {value:g}" for labels, value in samples)
+        lines.extend(f"{name}{labels} {value}" for labels, value in samples)
 
     gauge("erasure_requests_pending", "Erasure requests not yet carried out.", [("", metrics.pending)])
     gauge("erasure_requests_overdue", "Pending erasure requests past their due time.", [("", metrics.overdue)])
