@@ -140,7 +140,9 @@ def run() -> list[Figure]:
     with connection.cursor() as cursor:
         cutoff_param = connection.ops.adapt_datetimefield_value(cutoff)
         baseline_started = time.perf_counter()
-        cursor.execute("DELETE FROM bench_retention_copy WHERE category = %s AND first_ts < %s", ["mouse", cutoff_param])
+        cursor.execute(
+            "DELETE FROM bench_retention_copy WHERE category = %s AND first_ts < %s", ["mouse", cutoff_param]
+        )
         baseline_rows = cursor.rowcount
         baseline = time.perf_counter() - baseline_started
         cursor.execute("DROP TABLE bench_retention_copy")
