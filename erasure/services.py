@@ -282,7 +282,7 @@ def retention_enforce(*, now: datetime | None = None, batch_size: int | None = N
     and one ``collection.retention.purged`` audit entry each, so no
     transaction holds millions of rows and a crash loses at most one batch's
     work (the next run resumes: what is due is read from the database).
-    Chunks are claimed with ``skip_locked`` so two runs at once never count a
+    Each batch holds its rule's row lock, so two runs at once never count a
     chunk twice.
     """
     now = now or timezone.now()
@@ -293,14 +293,16 @@ def retention_enforce(*, now: datetime | None = None, batch_size: int | None = N
         expired = EventChunk.objects.filter(category=rule.category, first_ts__lt=cutoff)
         while True:
             with transaction.atomic():
-                rows = list(
-                    expired.select_for_update(skip_locked=True)
-                    .order_by("pk")
-                    .values_list("pk", "count", "subject_id")[:batch_size]
-                )
+                # One run at a time per category: the rule's row lock (before the audit log, the
+                # consent.locks order) makes a second run wait and then see these chunks gone,
+                # so none is counted twice; cheaper than locking thousands of chunk rows.
+                list(RetentionRule.objects.select_for_update().filter(pk=rule.pk).values_list("pk", flat=True))
+                rows = list(expired.order_by("pk").values_list("pk", "count", "subject_id")[:batch_size])
                 if not rows:
                     break
-                chunks = EventChunk.objects.filter(pk__in=[pk for pk, _, _ in rows]).delete()[0]
+                # The batch is every expired chunk up to the last key read (ordered by key): a range,
+                # not a list of thousands of ids for the database to parse.
+                chunks = expired.filter(pk__lte=rows[-1][0]).delete()[0]
                 events = sum(count for _, count, _ in rows)
                 audit_record(
                     actor=RETENTION_ACTOR,
