@@ -351,7 +351,8 @@ def erasure_overdue_flag(*, now: datetime | None = None, limit: int = 500) -> di
         due = (
             pending.filter(due_at__lte=soon)
             .exclude(due_at__gt=now, due_soon_flagged_at__isnull=False)
-            .select_for_update(skip_locked=True)
+            # Only the request rows: a subject row locked elsewhere must not hide its request.
+            .select_for_update(skip_locked=True, of=("self",))
             .select_related("subject")
             .order_by("due_at")[:limit]
         )

@@ -125,3 +125,20 @@ def test_the_officer_console_states_which_side_of_the_limit_a_straddling_chunk_f
     assert "A chunk is deleted as soon as its <em>oldest</em> event is past its category's limit" in page
     assert "so no event is ever kept longer than the limit" in page
     assert "at most the time span of that one upload early" in page
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_retention_runs_at_once_delete_and_count_each_chunk_once(device, subject, frozen, seven_days, settings):
+    from erasure.services import retention_enforce
+    from tests.erasure.test_watchdog import _at_once
+
+    for i in range(6):
+        _upload_at(frozen, device, 200 + i, [60 + i, 61 + i])
+    settings.RETENTION_BATCH_CHUNKS = 2
+    frozen.move_to(T0 + 8 * DAY, tick=False)
+    results = _at_once(3, retention_enforce)
+    assert sum(r.get("mouse", 0) for r in results) == 12
+    assert _mouse_chunks(subject) == []
+    purges = AuditEntry.objects.filter(action="collection.retention.purged")
+    assert sum(e.detail["chunks"] for e in purges) == 6 and sum(e.detail["events"] for e in purges) == 12

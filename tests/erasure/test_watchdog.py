@@ -249,3 +249,44 @@ def test_metrics_with_nothing_pending_are_zero(client, settings, db):
         "erasure_oldest_pending_age_seconds",
     ):
         assert _metrics_sample(body, name) == "0"
+
+
+def _at_once(n: int, work) -> list:
+    """Run ``work`` in ``n`` threads released together; returns their results (raises what any raised)."""
+    import threading
+
+    from django.db import connections
+
+    start, results, errors = threading.Barrier(n), [], []
+
+    def worker() -> None:
+        try:
+            start.wait(timeout=30)
+            results.append(work())
+        except Exception as exc:  # reported below: a thread's exception is otherwise lost
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    return results
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_watchdogs_running_at_once_flag_each_request_once(alice, bob, notice, time_machine, monkeypatch):
+    from erasure.services import erasure_overdue_flag, erasure_request_create
+
+    # Committed for real here, so hold back the erasure that would start at once: they stay pending.
+    monkeypatch.setattr("erasure.tasks.erase_subject_task.delay", lambda request_id: None)
+    time_machine.move_to(START, tick=False)
+    requests = [erasure_request_create(employee=alice), erasure_request_create(employee=bob)]
+    time_machine.move_to(requests[0].due_at + timedelta(minutes=5), tick=False)
+    results = _at_once(4, erasure_overdue_flag)
+    assert sum(r["overdue"] for r in results) == 2
+    assert sorted(_flags()) == sorted((str(r.id), "overdue") for r in requests)
