@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('erasure', '0002_deletion_receipt'),
+        ("erasure", "0002_deletion_receipt"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='erasurerequest',
-            name='due_soon_flagged_at',
+            model_name="erasurerequest",
+            name="due_soon_flagged_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='erasurerequest',
-            name='overdue_flagged_at',
+            model_name="erasurerequest",
+            name="overdue_flagged_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]
