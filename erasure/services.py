@@ -349,15 +349,16 @@ def erasure_overdue_flag(*, now: datetime | None = None, limit: int = 500) -> di
     logged: list[tuple[str, ErasureRequest]] = []
     with transaction.atomic():
         due = (
-            pending.filter(due_at__lte=soon)
-            .exclude(due_at__gt=now, due_soon_flagged_at__isnull=False)
+            # The windows of the officer console and /metrics: overdue once past due_at, due soon before.
+            pending.filter(due_at__lt=soon)
+            .exclude(due_at__gte=now, due_soon_flagged_at__isnull=False)
             # Only the request rows: a subject row locked elsewhere must not hide its request.
             .select_for_update(skip_locked=True, of=("self",))
             .select_related("subject")
             .order_by("due_at")[:limit]
         )
         for request in due:
-            state = OVERDUE if request.due_at <= now else DUE_SOON
+            state = OVERDUE if request.due_at < now else DUE_SOON
             if state == OVERDUE:
                 request.overdue_flagged_at = now
             else:

@@ -53,8 +53,9 @@ def test_a_request_is_flagged_once_within_the_hour_and_once_overdue_and_never_ag
     assert request.due_at == due
     caplog.set_level(logging.INFO, logger="erasure.watchdog")
 
-    time_machine.move_to(due - timedelta(minutes=61), tick=False)
-    assert flag_overdue_erasures_task.delay().get() == {"due_within_hour": 0, "overdue": 0}
+    for before in (timedelta(minutes=61), timedelta(minutes=60)):
+        time_machine.move_to(due - before, tick=False)
+        assert flag_overdue_erasures_task.delay().get() == {"due_within_hour": 0, "overdue": 0}
     assert _flags() == [] and _watchdog_lines(caplog) == []
 
     time_machine.move_to(due - timedelta(minutes=59), tick=False)
@@ -66,8 +67,8 @@ def test_a_request_is_flagged_once_within_the_hour_and_once_overdue_and_never_ag
     assert entry.actor == "system:erasure-watchdog"
     assert entry.detail["due_at"] == due.isoformat() and entry.detail["reason"] == "employee_request"
 
-    # Every minute until it is due: nothing new.
-    for minutes in (58, 30, 1):
+    # Every minute until it is due, and at the due time itself (not past it yet): nothing new.
+    for minutes in (58, 30, 1, 0):
         time_machine.move_to(due - timedelta(minutes=minutes), tick=False)
         assert flag_overdue_erasures_task.delay().get() == {"due_within_hour": 0, "overdue": 0}
     assert len(_flags()) == 1 and len(_watchdog_lines(caplog)) == 1
