@@ -275,8 +275,8 @@ def retention_enforce(*, now: datetime | None = None, batch_size: int | None = N
     A chunk goes as soon as its *oldest* event (``first_ts``) is past the
     limit, so nothing is kept past it; the newest events in a chunk that
     straddles the cutoff are deleted early, by at most the span of the upload
-    batch they came in (the officer console's retention section says so).  The data key is not involved:
-    the subject's other data stays readable.
+    batch they came in (the officer console's retention section says so).
+    The data key is not involved: the subject's other data stays readable.
 
     Deletes in batches of ``RETENTION_BATCH_CHUNKS`` chunks, one transaction
     and one ``collection.retention.purged`` audit entry each, so no
