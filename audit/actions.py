@@ -46,6 +46,7 @@ class AuditAction(models.TextChoices):
     ERASURE_KEY_DESTROYED = "collection.erase.key_destroyed", "Data key destroyed"
     ERASURE_CIPHERTEXT_DELETED = "collection.erase.ciphertext_deleted", "Encrypted data deleted"
     ERASURE_COMPLETED = "erasure.completed", "Erasure completed"
+    ERASURE_OVERDUE = "erasure.overdue", "Erasure request due within the hour or overdue (watchdog)"
     RETENTION_PURGED = "collection.retention.purged", "Data past retention deleted"
     # Data access
     DATA_REQUEST_SUBMITTED = "data_request.submitted", "Dataset requested"

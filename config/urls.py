@@ -7,6 +7,7 @@ from django.urls import include, path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from erasure.metrics import metrics_view
 from signing.views import jwks_view
 
 
@@ -49,6 +50,8 @@ urlpatterns = [
     path("", include("collection.urls")),
     path("requests/", include("access.urls")),
     path(".well-known/jwks.json", jwks_view, name="jwks"),
+    # Prometheus text: erasure deadlines for a scraper holding METRICS_TOKEN (or an officer or auditor).
+    path("metrics", metrics_view, name="metrics"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file (?script), and our template

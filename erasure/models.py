@@ -37,6 +37,10 @@ class ErasureRequest(models.Model):
     due_at = models.DateTimeField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # When the watchdog (``erasure_overdue_flag``) first saw the request due within the hour, and
+    # overdue: each state is flagged once (one audit entry, one log line), never every minute.
+    due_soon_flagged_at = models.DateTimeField(null=True, blank=True)
+    overdue_flagged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-requested_at"]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from accounts.guards import require_role
@@ -158,6 +158,8 @@ class ErasureDeadlines:
     next_due: datetime | None
     done_last_30_days: int
     late_last_30_days: int
+    # Pending requests the watchdog (erasure.services.erasure_overdue_flag) has flagged, due soon or overdue.
+    flagged: int = 0
 
 
 def erasure_deadlines_for_officer(*, actor: User, now: datetime | None = None) -> ErasureDeadlines:
@@ -176,4 +178,5 @@ def erasure_deadlines_for_officer(*, actor: User, now: datetime | None = None) -
         next_due=pending.order_by("due_at").values_list("due_at", flat=True).first(),
         done_last_30_days=done.count(),
         late_last_30_days=done.filter(completed_at__gt=F("due_at")).count(),
+        flagged=pending.filter(Q(due_soon_flagged_at__isnull=False) | Q(overdue_flagged_at__isnull=False)).count(),
     )

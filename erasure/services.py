@@ -15,6 +15,7 @@ once, erase once.  The deletion itself is ``collection.services.storage``'s
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -22,7 +23,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.models import User
@@ -32,7 +32,9 @@ from audit.targets import subject_target
 from audit.timestamps import rfc3339
 from collection.models import EventChunk, SubjectKey
 from collection.services import subject_ciphertext_delete, subject_key_destroy
-from consent.models import ConsentEvent, RetentionRule, Subject
+from config.errors import InvalidInput
+from consent.locks import consent_state_lock
+from consent.models import ConsentEvent, RetentionRule, Subject, category_short_label
 from consent.selectors import consent_state_for_subject
 from consent.services import consent_withdraw, subject_for_employee
 from consent.services.guards import clean_categories, require_employee
@@ -41,6 +43,10 @@ from erasure.receipts import data_key_id, deletion_receipts_issue_missing
 
 ACTOR = "system:erasure"
 RETENTION_ACTOR = "system:retention"
+WATCHDOG_ACTOR = "system:erasure-watchdog"
+
+# Error-level lines an operator's alerting picks up; they name the request id only, never the person.
+watchdog_log = logging.getLogger("erasure.watchdog")
 
 
 # --- Making a request -----------------------------------------------------------------
@@ -83,17 +89,75 @@ def _erasure_request_open(
     return request
 
 
-def erasure_request_create(
+def erasure_request_ask(
     *, employee: User, categories: Iterable[str] | None = None, channel: str = ConsentEvent.Channel.PORTAL
-) -> ErasureRequest:
-    """The employee asks for their captured data (all of it, or some categories) to be erased."""
+) -> tuple[ErasureRequest, bool]:
+    """The employee asks for their captured data (all of it, or some categories) to be erased.
+
+    Returns ``(request, created)``.  Asking again while a pending request
+    already covers what is asked (one for everything, or one naming every
+    category asked for) answers with that request and writes nothing: a double
+    click or a retried call is not a second request.  Naming a category the
+    employee never agreed to and holds no data in is refused
+    (``400 never_collected``, naming it): there is nothing to erase, and a
+    request for it would only be a deadline nobody can meet meaningfully.
+    """
     require_employee(employee)
     wanted = clean_categories(categories) if categories is not None else []
     with transaction.atomic():
         subject = subject_for_employee(employee)
-        return _erasure_request_open(
+        # Serialises two requests of one employee (and a withdrawal with erasure racing them),
+        # so the second sees the first; the consent state is the lock consent.locks orders.
+        consent_state_lock(subject)
+        if wanted:
+            never = _never_collected(subject, wanted)
+            if never:
+                raise InvalidInput(
+                    "never_collected",
+                    "You never agreed to capture of, and hold no data in: "
+                    f"{', '.join(category_short_label(c) for c in never)}. There is nothing of it to erase.",
+                )
+        pending = _pending_covering(subject, wanted)
+        if pending is not None:
+            return pending, False
+        request = _erasure_request_open(
             subject=subject, categories=wanted, reason=ErasureRequest.Reason.EMPLOYEE_REQUEST, channel=channel
         )
+        return request, True
+
+
+def erasure_request_create(
+    *, employee: User, categories: Iterable[str] | None = None, channel: str = ConsentEvent.Channel.PORTAL
+) -> ErasureRequest:
+    """The employee asks for erasure; the pending request that already covers it when there is one."""
+    return erasure_request_ask(employee=employee, categories=categories, channel=channel)[0]
+
+
+def _never_collected(subject: Subject, categories: list[str]) -> list[str]:
+    """Those of ``categories`` the subject never consented to and has no stored data in."""
+    consented: set[str] = set()
+    # Granting events name their categories in a JSON list; a subject has a handful, read in Python
+    # because SQLite cannot query inside JSON lists.
+    for granted in ConsentEvent.objects.filter(subject=subject, kind=ConsentEvent.Kind.GRANTED).values_list(
+        "categories", flat=True
+    ):
+        consented.update(granted)
+    stored = set(
+        EventChunk.objects.filter(subject=subject, category__in=categories)
+        .values_list("category", flat=True)
+        .distinct()
+    )
+    return [c for c in categories if c not in consented and c not in stored]
+
+
+def _pending_covering(subject: Subject, categories: list[str]) -> ErasureRequest | None:
+    """A pending request of the subject that erases at least ``categories`` (everything when empty)."""
+    for pending in ErasureRequest.objects.filter(subject=subject, status=ErasureRequest.Status.PENDING).order_by(
+        "requested_at"
+    ):
+        if not pending.categories or (categories and set(categories) <= set(pending.categories)):
+            return pending
+    return None
 
 
 def consent_withdraw_with_erasure(
@@ -205,35 +269,122 @@ def erasure_request_complete(*, request: ErasureRequest, actor: Any, outcome: di
 # --- Retention ----------------------------------------------------------------------------
 
 
-def retention_enforce(*, now: datetime | None = None) -> dict[str, int]:
+def retention_enforce(*, now: datetime | None = None, batch_size: int | None = None) -> dict[str, int]:
     """Delete captured events older than their category's maximum age. Returns events deleted per category.
 
-    A chunk goes when its newest event is past the limit, so no event outlives
-    its retention by more than the span of one upload batch.
+    A chunk goes as soon as its *oldest* event (``first_ts``) is past the
+    limit, so nothing is kept past it; the newest events in a chunk that
+    straddles the cutoff are deleted early, by at most the span of the upload
+    batch they came in (the officer console's retention section says so).
+    The data key is not involved: the subject's other data stays readable.
+
+    Deletes in batches of ``RETENTION_BATCH_CHUNKS`` chunks, one transaction
+    and one ``collection.retention.purged`` audit entry each, so no
+    transaction holds millions of rows and a crash loses at most one batch's
+    work (the next run resumes: what is due is read from the database).
+    Each batch holds its rule's row lock, so two runs at once never count a
+    chunk twice.
     """
     now = now or timezone.now()
+    batch_size = batch_size or settings.RETENTION_BATCH_CHUNKS
     deleted: dict[str, int] = {}
-    for rule in RetentionRule.objects.all():
+    for rule in RetentionRule.objects.order_by("category"):
         cutoff = now - timedelta(days=rule.max_age_days)
-        with transaction.atomic():
-            expired = EventChunk.objects.filter(category=rule.category, last_ts__lt=cutoff)
-            stats = expired.aggregate(events=Sum("count"))
-            if not stats["events"]:
-                continue
-            subjects = expired.values("subject").distinct().count()
-            chunks = expired.delete()[0]
+        expired = EventChunk.objects.filter(category=rule.category, first_ts__lt=cutoff)
+        while True:
+            with transaction.atomic():
+                # One run at a time per category: the rule's row lock (before the audit log, the
+                # consent.locks order) makes a second run wait and then see these chunks gone,
+                # so none is counted twice; cheaper than locking thousands of chunk rows.
+                list(RetentionRule.objects.select_for_update().filter(pk=rule.pk).values_list("pk", flat=True))
+                rows = list(expired.order_by("pk").values_list("pk", "count", "subject_id")[:batch_size])
+                if not rows:
+                    break
+                # The batch is every expired chunk up to the last key read (ordered by key): a range,
+                # not a list of thousands of ids for the database to parse.
+                chunks = expired.filter(pk__lte=rows[-1][0]).delete()[0]
+                events = sum(count for _, count, _ in rows)
+                audit_record(
+                    actor=RETENTION_ACTOR,
+                    action=AuditAction.RETENTION_PURGED,
+                    target=f"retention:{rule.category}",
+                    detail={
+                        "category": rule.category,
+                        "max_age_days": rule.max_age_days,
+                        "cutoff": cutoff.isoformat(),
+                        # Which events the cutoff applies to: a chunk goes once its oldest is past it.
+                        "by": "first_ts",
+                        "chunks": chunks,
+                        "events": events,
+                        "subjects": len({subject for _, _, subject in rows}),
+                    },
+                )
+            deleted[rule.category] = deleted.get(rule.category, 0) + events
+            if len(rows) < batch_size:
+                break
+    return deleted
+
+
+# --- The watchdog ---------------------------------------------------------------------------
+
+DUE_SOON = "due_within_hour"
+OVERDUE = "overdue"
+
+
+def erasure_overdue_flag(*, now: datetime | None = None, limit: int = 500) -> dict[str, int]:
+    """Flag pending requests that are overdue, or due within ``ERASURE_DUE_SOON_MINUTES``. Returns counts per state.
+
+    Each request is flagged once per state ("due within the hour", then
+    "overdue"): an ``erasure.overdue`` audit entry and an error-level log line
+    naming the request id (never the person or their pseudonym), and the time
+    on the request row (``due_soon_flagged_at``, ``overdue_flagged_at``), so
+    the every-minute beat never repeats itself.  A request first seen already
+    overdue is flagged overdue only.  Rows are claimed with ``skip_locked``:
+    two runs at once flag each request once.
+    """
+    now = now or timezone.now()
+    soon = now + timedelta(minutes=settings.ERASURE_DUE_SOON_MINUTES)
+    pending = ErasureRequest.objects.filter(status=ErasureRequest.Status.PENDING, overdue_flagged_at__isnull=True)
+    flagged = {DUE_SOON: 0, OVERDUE: 0}
+    logged: list[tuple[str, ErasureRequest]] = []
+    with transaction.atomic():
+        due = (
+            # The windows of the officer console and /metrics: overdue once past due_at, due soon before.
+            pending.filter(due_at__lt=soon)
+            .exclude(due_at__gte=now, due_soon_flagged_at__isnull=False)
+            # Only the request rows: a subject row locked elsewhere must not hide its request.
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("subject")
+            .order_by("due_at")[:limit]
+        )
+        for request in due:
+            state = OVERDUE if request.due_at < now else DUE_SOON
+            if state == OVERDUE:
+                request.overdue_flagged_at = now
+            else:
+                request.due_soon_flagged_at = now
+            request.save(update_fields=["overdue_flagged_at", "due_soon_flagged_at"])
             audit_record(
-                actor=RETENTION_ACTOR,
-                action=AuditAction.RETENTION_PURGED,
-                target=f"retention:{rule.category}",
+                actor=WATCHDOG_ACTOR,
+                action=AuditAction.ERASURE_OVERDUE,
+                target=subject_target(request.subject.pseudonym),
                 detail={
-                    "category": rule.category,
-                    "max_age_days": rule.max_age_days,
-                    "cutoff": cutoff.isoformat(),
-                    "chunks": chunks,
-                    "events": stats["events"],
-                    "subjects": subjects,
+                    "erasure_request_id": str(request.id),
+                    "state": state,
+                    "due_at": request.due_at.isoformat(),
+                    "requested_at": request.requested_at.isoformat(),
+                    "reason": request.reason,
                 },
             )
-            deleted[rule.category] = stats["events"]
-    return deleted
+            flagged[state] += 1
+            logged.append((state, request))
+    # Logged once the flags are committed, so a rolled-back run does not cry wolf.
+    for state, request in logged:
+        watchdog_log.error(
+            "erasure request %s is %s (due %s, requested %s)",
+            request.id,
+            "overdue" if state == OVERDUE else "due within the hour",
+            request.due_at.isoformat(),
+            request.requested_at.isoformat(),
+        )
+    return flagged

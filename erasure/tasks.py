@@ -35,3 +35,11 @@ def process_erasures_task() -> int:
 def enforce_retention_task() -> dict[str, int]:
     """Periodic: delete captured data past its category's retention."""
     return retention_enforce()
+
+
+@shared_task(name="erasure.tasks.flag_overdue_erasures_task")
+def flag_overdue_erasures_task() -> dict[str, int]:
+    """Periodic watchdog: flag requests due within the hour or overdue, once per state."""
+    from erasure.services import erasure_overdue_flag  # kept beside the task: the import block above is shared
+
+    return erasure_overdue_flag()

@@ -208,6 +208,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "erasure.tasks.process_erasures_task",
         "schedule": timedelta(seconds=env_int("ERASURE_SWEEP_INTERVAL_SECONDS", 60, minimum=5)),
     },
+    # Flags erasure requests due within the hour or overdue, once per state (the request row says if done).
+    "erasure-watchdog": {
+        "task": "erasure.tasks.flag_overdue_erasures_task",
+        "schedule": timedelta(seconds=env_int("ERASURE_WATCHDOG_INTERVAL_SECONDS", 60, minimum=5, maximum=3600)),
+    },
     "retention": {
         "task": "erasure.tasks.enforce_retention_task",
         "schedule": crontab(minute=17),
@@ -256,6 +261,15 @@ if not (0 < CONSENT_RATES_EPSILON <= 10):  # also refuses nan and inf
 
 # Days an erasure request may take before it is overdue (read by erasure.services).
 ERASURE_DUE_DAYS = env_int("ERASURE_DUE_DAYS", 30, minimum=1)
+
+# --- Erasure watchdog, retention batches, metrics (erasure.services, erasure.metrics) ---
+# The watchdog flags a pending erasure request once when it is due within this many minutes,
+# and once more when it is overdue (an audit entry and an error-level log line each).
+ERASURE_DUE_SOON_MINUTES = env_int("ERASURE_DUE_SOON_MINUTES", 60, minimum=1, maximum=7 * 24 * 60)
+# Retention deletes at most this many chunks per transaction (and audit entry), looping until done.
+RETENTION_BATCH_CHUNKS = env_int("RETENTION_BATCH_CHUNKS", 5000, minimum=1, maximum=100_000)
+# Bearer token a Prometheus scraper sends to GET /metrics; unset, only signed-in officers and auditors read it.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 
 # Data access: a pending request nobody decides expires after this many days;
 # a grant lasts at most this many (officers may choose less when approving).

@@ -5,7 +5,7 @@ No endpoint here takes another person's identity.
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -180,14 +180,24 @@ class MeErasureRequestListCreateApi(APIView):
             ).data
         )
 
-    @extend_schema(request=InputSerializer, responses={201: ErasureRequestOutputSerializer, **ERRORS})
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: ErasureRequestOutputSerializer,
+            200: OpenApiResponse(ErasureRequestOutputSerializer, description="a pending request already covers it"),
+            **ERRORS,
+        },
+    )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        erasure = erasure_services.erasure_request_create(
+        erasure, created = erasure_services.erasure_request_ask(
             employee=request.user, categories=data.validated_data.get("categories"), channel=ConsentEvent.Channel.API
         )
-        return Response(ErasureRequestOutputSerializer(erasure).data, status=status.HTTP_201_CREATED)
+        return Response(
+            ErasureRequestOutputSerializer(erasure).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
 
 
 class MeAccessListApi(APIView):

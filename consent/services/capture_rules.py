@@ -140,7 +140,13 @@ def allowlist_remove(*, actor: User, app: AllowedApplication) -> None:
 
 
 def retention_set(*, actor: User, rules: dict[str, Any]) -> list[RetentionRule]:
-    """Set the maximum age for the categories given; the others keep their rule."""
+    """Set the maximum age for the categories given; the others keep their rule.
+
+    Each is a whole number of days from 1 to what the published notice told
+    employees for that category (``400 retention_above_notice``, naming the
+    notice's figure): data must never be kept longer than people agreed to.
+    A category the notice does not cover is bounded by ``MAX_RETENTION_DAYS``.
+    """
     require_officer(actor)
     if not rules:
         raise InvalidInput("no_rules", "Give at least one category and its maximum age in days.")
@@ -156,6 +162,21 @@ def retention_set(*, actor: User, rules: dict[str, Any]) -> list[RetentionRule]:
             )
         cleaned[category] = days
     with transaction.atomic():
+        # The notice first, then the rules (consent.locks order): a publication cannot slip in between.
+        current = locks.notice_lock_current()
+        stated = (current.retention_days or {}) if current is not None else {}
+        above = [c for c, days in sorted(cleaned.items()) if c in stated and days > stated[c]]
+        if above:
+            assert current is not None  # stated is empty without a notice
+            raise InvalidInput(
+                "retention_above_notice",
+                "; ".join(
+                    f"{c}: version {current.version} of the notice tells employees their data is kept at most "
+                    f"{stated[c]} days, not {cleaned[c]}"
+                    for c in above
+                )
+                + ".",
+            )
         existing = locks.retention_rules_lock()
         old = {c: r.max_age_days for c, r in existing.items()}
         for category, days in cleaned.items():

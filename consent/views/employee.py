@@ -24,7 +24,7 @@ from audit import selectors as audit_selectors
 from audit.actions import AuditAction
 from audit.models import AuditEntry
 from collection.selectors import devices_for_employee, stored_events_for_employee
-from config.errors import InvalidInput
+from config.errors import ApplicationError, InvalidInput
 from consent import selectors, services
 from consent.forms import (
     ERASE_AND_WITHDRAW,
@@ -38,6 +38,7 @@ from consent.forms import (
 )
 from consent.models import ConsentEvent, DataCategory, category_short_label
 from consent.receipts import RECEIPT_TYPE
+from consent.templatetags.plain import when
 from consent.views.pages import CATEGORY_LABELS, attempt, form_errors_to_messages, found
 from erasure import selectors as erasure_selectors
 from erasure import services as erasure_services
@@ -321,9 +322,21 @@ def portal_erasure(request: HttpRequest) -> HttpResponse:
         )
     else:
         still_on = selectors.consent_overview_for_employee(employee=request.user).granted
-        attempt(
+        try:
+            erasure, created = erasure_services.erasure_request_ask(employee=request.user)
+        except ApplicationError as exc:
+            messages.error(request, exc.detail)
+            return redirect(reverse("consent:portal") + "#erasure")
+        if not created:
+            # Asking again while a request is pending is not a second request: say which one stands.
+            messages.info(
+                request,
+                f"You already asked for this on {when(erasure.requested_at)} and that request is still pending "
+                f"(due by {when(erasure.due_at)}). Nothing new was recorded.",
+            )
+            return redirect("consent:portal")
+        messages.success(
             request,
-            lambda: erasure_services.erasure_request_create(employee=request.user),
             "Your erasure request is recorded; what was recorded so far is deleted within minutes. "
             + (
                 "Recording continues: your devices keep sending new events. To stop it, withdraw your consent."
