@@ -76,10 +76,12 @@ def test_an_officers_pages_run_under_the_policy(page, sign_in, violations, olivi
 def test_the_django_admin_runs_under_the_policy(page, violations, adam):
     adam.is_staff = adam.is_superuser = True
     adam.save()
+    # The admin has no sign-in form of its own: it sends people to the portal's, which brings them back.
     page.goto("/django-admin/login/")
+    assert "/login?next=" in page.url
     page.fill("#id_username", "adam")
     page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
+    page.click("button[type=submit]")
     page.wait_for_load_state()
     assert page.url.endswith("/django-admin/")
     page.goto(f"/django-admin/accounts/user/{adam.pk}/change/")
