@@ -110,6 +110,26 @@ class NoticeForm(forms.Form):
     rights = forms.CharField(required=False, max_length=10000, widget=forms.Textarea)
     contact = forms.CharField(required=False, max_length=200)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # What the notice tells employees about keeping each category; blank states the rule in force.
+        for value, label in DataCategory.choices:
+            self.fields[f"retention_{value}"] = DaysField(
+                required=False,
+                label=label,
+                error_messages={"invalid": f"{label}: the retention must be a whole number of days."},
+            )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        stated = {}
+        for value in DataCategory.values:
+            days = cleaned.pop(f"retention_{value}", None)
+            if days is not None:
+                stated[value] = days
+        cleaned["retention_days"] = stated
+        return cleaned
+
     def clean_purposes(self) -> list[dict[str, str]]:
         # A line without a colon becomes a purpose without a description, which the service refuses by name.
         purposes = []
@@ -132,6 +152,7 @@ class NoticeForm(forms.Form):
                 "access": notice.access,
                 "rights": notice.rights,
                 "contact": notice.contact,
+                **{f"retention_{c}": days for c, days in (notice.retention_days or {}).items()},
             }
         )
 

@@ -116,10 +116,13 @@ def notice_changes(
     dropped = sorted(current_categories - draft_categories)
     holders = consent_holders_by_category() if dropped else Counter()
     stated = (current.retention_days or {}) if current is not None else {}
+    draft_stated = (draft.get("retention_days") if isinstance(draft, dict) else draft.retention_days) or {}
+    # What publishing would tell employees: the draft's own figure, else the rule in force.
+    would_state = {c: draft_stated.get(c) or rules.get(c) for c in draft_categories}
     retention = [
-        RetentionChange(category_short_label(c), stated.get(c), rules.get(c))
+        RetentionChange(category_short_label(c), stated.get(c), would_state.get(c))
         for c in sorted(draft_categories)
-        if c in stated and stated.get(c) != rules.get(c)
+        if c in stated and stated.get(c) != would_state.get(c)
     ]
     return NoticeChanges(
         against_version=current.version if current is not None else None,
@@ -128,5 +131,5 @@ def notice_changes(
         dropped=[category_short_label(c) for c in dropped],
         consent_ends={category_short_label(c): holders.get(c, 0) for c in dropped},
         retention=retention,
-        retention_missing=[category_short_label(c) for c in sorted(draft_categories) if c not in rules],
+        retention_missing=[category_short_label(c) for c in sorted(draft_categories) if would_state.get(c) is None],
     )

@@ -56,6 +56,12 @@ class NoticeInputSerializer(serializers.Serializer):
     access = serializers.CharField(max_length=10000)
     rights = serializers.CharField(max_length=10000)
     contact = serializers.CharField(max_length=200)
+    retention_days = serializers.DictField(
+        child=serializers.IntegerField(),
+        required=False,
+        help_text="What the notice tells employees, in days per category; a category left out states the "
+        "retention rule in force when it is published. Rules longer than this are lowered to it on publishing.",
+    )
 
 
 class AppSerializer(serializers.Serializer):

@@ -20,6 +20,7 @@ from audit.services import audit_record
 from config.errors import Conflict, InvalidInput
 from consent import locks
 from consent.models import ConsentEvent, ConsentNotice, ConsentState, RetentionRule
+from consent.services.capture_rules import MAX_RETENTION_DAYS
 from consent.services.changes import consent_event_append
 from consent.services.guards import clean_categories, require_officer
 
@@ -50,8 +51,25 @@ def _clean_purposes(purposes: Any) -> list[dict[str, str]]:
     return cleaned
 
 
+def _clean_retention_days(value: Any) -> dict[str, int]:
+    """A draft's stated retention: {category: days}, each a whole number from 1 to ``MAX_RETENTION_DAYS``."""
+    if not isinstance(value, dict):
+        raise InvalidInput("invalid_retention", "retention_days must map categories to a number of days.")
+    if value:
+        clean_categories(list(value))
+    cleaned = {}
+    for category, days in sorted(value.items()):
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_RETENTION_DAYS:
+            raise InvalidInput(
+                "invalid_retention",
+                f"{category}: the notice must state a whole number of days from 1 to {MAX_RETENTION_DAYS}, not {days!r}.",
+            )
+        cleaned[category] = days
+    return cleaned
+
+
 def _clean_notice_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    unknown = sorted(set(fields) - set(NOTICE_FIELDS))
+    unknown = sorted(set(fields) - {*NOTICE_FIELDS, "retention_days"})
     if unknown:
         raise InvalidInput("unknown_field", f"Notices have no field(s): {', '.join(unknown)}.")
     cleaned: dict[str, Any] = {}
@@ -65,6 +83,8 @@ def _clean_notice_fields(fields: dict[str, Any]) -> dict[str, Any]:
         cleaned["purposes"] = _clean_purposes(fields["purposes"])
     if "categories" in fields:
         cleaned["categories"] = clean_categories(fields["categories"] or [])
+    if fields.get("retention_days") is not None:
+        cleaned["retention_days"] = _clean_retention_days(fields["retention_days"])
     return cleaned
 
 
@@ -136,10 +156,13 @@ def notice_publish(*, actor: User, notice: ConsentNotice) -> ConsentNotice:
         if notice.status != ConsentNotice.Status.DRAFT:
             raise Conflict("notice_immutable", f"Notice v{notice.version} is already {notice.status}.")
         rules = dict(RetentionRule.objects.values_list("category", "max_age_days"))
-        no_rule = [c for c in notice.categories if c not in rules]
+        # What the notice tells employees: the draft's own figure, else the rule in force now.
+        stated = {c: (notice.retention_days or {}).get(c) or rules.get(c) for c in notice.categories}
+        no_rule = [c for c, days in stated.items() if days is None]
         if no_rule:
             raise InvalidInput(
-                "retention_missing", f"Set a retention rule before publishing; none for: {', '.join(sorted(no_rule))}."
+                "retention_missing",
+                f"State a retention in the draft or set a rule before publishing; none for: {', '.join(sorted(no_rule))}.",
             )
         if not notice.purposes or not notice.categories:
             raise InvalidInput("invalid_notice", "A published notice needs at least one purpose and one category.")
@@ -151,7 +174,7 @@ def notice_publish(*, actor: User, notice: ConsentNotice) -> ConsentNotice:
         ConsentNotice.objects.filter(pk__in=[p.pk for p in previous]).update(status=ConsentNotice.Status.SUPERSEDED)
         notice.status = ConsentNotice.Status.PUBLISHED
         notice.version = last_version + 1
-        notice.retention_days = {c: rules[c] for c in notice.categories}
+        notice.retention_days = {c: int(days) for c, days in stated.items() if days is not None}
         notice.published_by = actor
         notice.published_at = now
         notice.save()
@@ -162,7 +185,28 @@ def notice_publish(*, actor: User, notice: ConsentNotice) -> ConsentNotice:
             detail={"old": old, "new": _notice_snapshot(notice), "superseded_versions": [p.version for p in previous]},
         )
         _supersede_dropped_categories(notice, states, actor=actor)
+        _lower_rules_to(notice, actor=actor)
     return notice
+
+
+def _lower_rules_to(notice: ConsentNotice, *, actor: User) -> None:
+    """Rules longer than what ``notice`` now tells employees come down to it, in the same transaction."""
+    existing = locks.retention_rules_lock()
+    old = {c: r.max_age_days for c, r in existing.items()}
+    lowered = False
+    for category, days in notice.retention_days.items():
+        rule = existing.get(category)
+        if rule is not None and rule.max_age_days > days:
+            rule.max_age_days = days
+            rule.save(update_fields=["max_age_days"])
+            lowered = True
+    if lowered:
+        audit_record(
+            actor=actor,
+            action=AuditAction.RETENTION_CHANGED,
+            target="retention",
+            detail={"old": old, "new": {c: r.max_age_days for c, r in existing.items()}, "notice": notice.version},
+        )
 
 
 def _supersede_dropped_categories(notice: ConsentNotice, states: list[ConsentState], *, actor: User) -> None:

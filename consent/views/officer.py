@@ -111,7 +111,14 @@ def _notice_context(notice: ConsentNotice | None, form: NoticeForm) -> dict:
     rules = selectors.retention_rules()
     return {
         # What publishing would state: the retention rules now, for the draft's categories.
-        "preview_retention": {c: rules.get(c) for c in notice.categories} if notice and editable else {},
+        "preview_retention": (
+            {c: (notice.retention_days or {}).get(c) or rules.get(c) for c in notice.categories}
+            if notice and editable
+            else {}
+        ),
+        "retention_fields": [
+            (form[f"retention_{value}"], label, rules.get(value)) for value, label in DataCategory.choices
+        ],
         "notice": notice,
         "form": form,
         "categories": DataCategory.choices,

@@ -93,7 +93,7 @@ def test_a_draft_without_retention_rules_cannot_be_published_from_the_confirmati
 
     confirm = client.get(f"/officer/notices/{draft.pk}/publish").content.decode()
 
-    assert "Set a retention rule before publishing; none for: Mouse movement." in confirm
+    assert "State a retention in the draft or set a rule before publishing; none for: Mouse movement." in confirm
     assert "disabled" in confirm
 
 
@@ -108,3 +108,52 @@ def test_a_draft_is_previewed_as_employees_will_see_it(portal_as, olivia, notice
     assert "<h3>Recording, revised</h3>" in preview
     assert "<td>Mouse movement</td><td>90 days</td>" in preview, "the retention publishing would state"
     assert "agent-training" in preview and "privacy@example.com" in preview
+
+
+def test_a_notice_can_state_a_longer_retention_and_rules_may_then_rise_to_it(portal_as, olivia, notice, allowlist):
+    client = portal_as(olivia)
+    refused = client.post("/officer/retention", {"mouse": "120"}, follow=True).content.decode()
+    assert "version 1 of the notice tells employees their data is kept at most 90 days" in refused
+
+    client.post("/officer/notices/new", _draft_form(categories=["mouse", "clicks"], retention_mouse="120"))
+    draft = ConsentNotice.objects.get(status="draft")
+    assert draft.retention_days == {"mouse": 120}
+    editor = client.get(f"/officer/notices/{draft.pk}").content.decode()
+    assert "Mouse movement: 120 days (version 1 says 90 days)" in editor
+    client.post(f"/officer/notices/{draft.pk}/publish")
+    draft.refresh_from_db()
+    assert draft.version == 2 and draft.retention_days == {"mouse": 120, "clicks": 90}
+
+    client.post("/officer/retention", {"mouse": "120"})
+    assert RetentionRule.objects.get(category="mouse").max_age_days == 120
+
+
+def test_publishing_a_shorter_retention_lowers_the_rules_to_it(portal_as, olivia, notice, allowlist):
+    from audit.models import AuditEntry
+
+    client = portal_as(olivia)
+    client.post("/officer/notices/new", _draft_form(categories=["mouse", "clicks"], retention_mouse="30"))
+    draft = ConsentNotice.objects.get(status="draft")
+    client.post(f"/officer/notices/{draft.pk}/publish")
+
+    assert RetentionRule.objects.get(category="mouse").max_age_days == 30
+    assert RetentionRule.objects.get(category="clicks").max_age_days == 90
+    lowered = AuditEntry.objects.filter(action="retention.changed").order_by("-seq").first()
+    assert lowered.detail["new"]["mouse"] == 30 and lowered.detail["old"]["mouse"] == 90
+
+
+def test_a_stated_retention_out_of_range_is_refused_by_name(api_as, olivia, notice):
+    body = {
+        "title": "t",
+        "summary": "s",
+        "purposes": [{"id": "agent-training", "description": "d"}],
+        "categories": ["mouse"],
+        "access": "a",
+        "rights": "r",
+        "contact": "c",
+        "retention_days": {"mouse": 0},
+    }
+    response = api_as(olivia).post("/api/v1/consent/notices", body, format="json")
+    assert response.status_code == 400 and response.json()["error"] == "invalid_retention"
+    assert "Mouse" in response.json()["detail"] or "mouse" in response.json()["detail"]
+    assert not ConsentNotice.objects.filter(status="draft").exists()
