@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from audit.actions import AuditAction
-from audit.services import audit_record
+from audit.services import audit_record, checkpoint_after_commit
 from audit.targets import subject_target
 from collection.models import EventChunk
 from collection.services import subject_ciphertext_delete, subject_key_destroy
@@ -182,6 +182,7 @@ def erasure_request_complete(*, request: ErasureRequest, actor: Any, outcome: di
                 **outcome,
             },
         )
+        checkpoint_after_commit()  # the proof of erasure is under a checkpoint seconds after it commits
     return request
 
 
