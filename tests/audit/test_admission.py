@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 from django.core.management import call_command
@@ -144,3 +145,41 @@ def test_a_direct_insert_of_a_canonical_item_into_the_queue_is_numbered_like_any
     assert log_size() == 2
     assert json.loads(AuditEntry.objects.get(seq=1).leaf)["seq"] == 1
     assert not AuditPending.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_postgres_a_role_granted_insert_cannot_append_directly_not_even_from_a_trigger_of_its_own(record):
+    """Privileges are the first wall (audit/README.md); the admission trigger holds even when they are too wide."""
+    record(2)
+    role = f"audit_forger_{uuid.uuid4().hex[:8]}"
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE ROLE {role}")
+        cursor.execute(f"GRANT SELECT, INSERT ON audit_auditentry TO {role}")
+        cursor.execute(f"GRANT SELECT, UPDATE ON audit_audithead TO {role}")
+        cursor.execute(f"SET ROLE {role}")
+    try:
+        assert "only through audit_auditpending" in _refused(_INSERT_ENTRY, _forged_row(2))
+        # Its own trigger advances the head and inserts: trigger depth 2, but not as the owner.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TEMP TABLE forge (seq text, ts text, actor text, action text, target text, detail text, "
+                "leaf text, leaf_hash text)"
+            )
+            cursor.execute(
+                "CREATE FUNCTION pg_temp.forge() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                "UPDATE audit_audithead SET size = size + 1 WHERE id = 1; "
+                "INSERT INTO audit_auditentry (seq, ts, actor, action, target, detail, leaf, leaf_hash) "
+                "VALUES (NEW.seq::bigint, NEW.ts::timestamptz, NEW.actor, NEW.action, NEW.target, NEW.detail::jsonb, "
+                "NEW.leaf, decode(NEW.leaf_hash, 'hex')); RETURN NULL; END $$"
+            )
+            cursor.execute("CREATE TRIGGER forge AFTER INSERT ON forge FOR EACH ROW EXECUTE FUNCTION pg_temp.forge()")
+        row = _forged_row(2)
+        row[-1] = row[-1].hex()
+        message = _refused("INSERT INTO forge VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", row)
+        assert "only through audit_auditpending" in message
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
+    assert log_size() == 2 and not AuditEntry.objects.filter(actor="user:mallory").exists()
+    _appends_still_work_and_verify(2)
