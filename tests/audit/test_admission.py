@@ -183,3 +183,24 @@ def test_postgres_a_role_granted_insert_cannot_append_directly_not_even_from_a_t
             cursor.execute("RESET ROLE")
     assert log_size() == 2 and not AuditEntry.objects.filter(actor="user:mallory").exists()
     _appends_still_work_and_verify(2)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "number",
+    [1e-7, 0.000001, 123456.789, 5e-324, 1.7976931348623157e308, 1e21, 1.5e300, -1e-300, 9007199254740991.0, 2.5],
+)
+def test_numbers_are_checked_exactly_as_rfc8785_writes_them(number):
+    with transaction.atomic():
+        audit_record(actor="system", action="a.number", target="t:n", detail={"n": number})
+    leaf = AuditEntry.objects.get().leaf
+    assert json.loads(leaf)["detail"]["n"] == number
+
+
+@pytest.mark.django_db
+def test_an_integer_the_verifiers_would_refuse_is_refused_in_the_writers_transaction():
+    # rfc8785 writes the float 1e20 as 100000000000000000000, which the verifiers read as an
+    # integer beyond 2**53 and refuse; the database refuses it first.
+    with pytest.raises(DatabaseError, match="audit entry refused"), transaction.atomic():
+        audit_record(actor="system", action="a.number", target="t:n", detail={"n": 1e20})
+    assert log_size() == 0 and not AuditPending.objects.exists()
