@@ -103,14 +103,21 @@ def _row_problem(seq, ts, actor, action, target, detail, leaf: str, stored_hash:
 def trusted_checkpoint_parse(document: object) -> Checkpoint:
     """A checkpoint an auditor holds (as served by ``GET /api/v1/audit/checkpoints/latest``), checked.
 
-    It must be well formed, from this service's origin, and signed by a key
-    of the published key set; otherwise ``InvalidInput`` names the problem.
+    It must be well formed, from this service's origin, and signed by an
+    audit key of the published key set; otherwise ``InvalidInput`` names the
+    problem.
     """
     try:
         checkpoint = parse_checkpoint(document, name="the trusted checkpoint")
         if checkpoint.origin != settings.SERVICE_ORIGIN:
             raise InputError(f"the trusted checkpoint is from {checkpoint.origin!r}, not {settings.SERVICE_ORIGIN!r}")
-        verify_checkpoint_signature(checkpoint, load_jwks(jwks()))
+        # Only the audit keys of the published set: a checkpoint signed with
+        # another purpose's key (a dataset manifest's, say) is not a checkpoint.
+        audit_kids = {key.kid for key in keyring(Purpose.AUDIT).all()}
+        if checkpoint.kid not in audit_kids:
+            raise InputError(f"the trusted checkpoint is signed with {checkpoint.kid!r}, which is not an audit key")
+        published = [jwk for jwk in jwks()["keys"] if jwk["kid"] in audit_kids]
+        verify_checkpoint_signature(checkpoint, load_jwks({"keys": published}))
     except InputError as exc:
         raise InvalidInput("invalid_checkpoint", str(exc)) from None
     return checkpoint

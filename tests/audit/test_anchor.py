@@ -152,7 +152,7 @@ def test_a_rewritten_history_with_fresh_checkpoints_is_named_against_the_held_ch
     ("change", "message"),
     [
         (lambda d: {**d, "size": d["size"] + 1}, "the signature does not verify"),
-        (lambda d: {**d, "kid": "audit-unknown"}, "no Ed25519 key with kid 'audit-unknown'"),
+        (lambda d: {**d, "kid": "audit-unknown"}, "signed with 'audit-unknown', which is not an audit key"),
         (lambda d: {**d, "origin": "https://elsewhere.example"}, "is from 'https://elsewhere.example'"),
         (lambda d: {k: v for k, v in d.items() if k != "signature"}, "lacks signature"),
     ],
@@ -162,6 +162,20 @@ def test_an_unusable_held_checkpoint_is_refused_with_exit_status_2(held, tmp_pat
     bad.write_text(json.dumps(change(held["document"])))
     error = _refused("--trusted-checkpoint", str(bad))
     assert message in str(error)
+    assert error.returncode == 2
+
+
+@pytest.mark.django_db
+def test_a_held_checkpoint_signed_with_another_purposes_key_is_refused(held, tmp_path):
+    import rfc8785
+
+    from signing.keyring import Purpose, b64url, keyring
+
+    key = keyring(Purpose.DATASETS).current()
+    body = {k: v for k, v in held["document"].items() if k != "signature"} | {"kid": key.kid}
+    (tmp_path / "other.json").write_text(json.dumps({**body, "signature": b64url(key.sign(rfc8785.dumps(body)))}))
+    error = _refused("--trusted-checkpoint", str(tmp_path / "other.json"))
+    assert str(error) == f"the trusted checkpoint is signed with {key.kid!r}, which is not an audit key"
     assert error.returncode == 2
 
 
