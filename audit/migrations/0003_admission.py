@@ -177,13 +177,15 @@ POSTGRESQL = [
     CREATE FUNCTION audit_admit_entry() RETURNS trigger LANGUAGE plpgsql AS $$
     DECLARE
         head_size bigint;
+        table_owner name;
     BEGIN
-        IF pg_trigger_depth() < 2
-           OR current_user IS DISTINCT FROM (SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = TG_RELID) THEN
+        -- One query for both (this runs while the head row is locked).
+        SELECT h.size, pg_get_userbyid(c.relowner) INTO head_size, table_owner
+        FROM audit_audithead h, pg_class c WHERE h.id = 1 AND c.oid = TG_RELID;
+        IF pg_trigger_depth() < 2 OR current_user IS DISTINCT FROM table_owner THEN
             RAISE EXCEPTION 'audit entries enter the log only through audit_auditpending (the numbering trigger)'
                 USING ERRCODE = 'insufficient_privilege';
         END IF;
-        SELECT size INTO head_size FROM audit_audithead WHERE id = 1;
         IF head_size IS DISTINCT FROM NEW.seq + 1 THEN
             RAISE EXCEPTION 'audit entry seq % is not the number the head was advanced past (size %)', NEW.seq, head_size
                 USING ERRCODE = 'check_violation';
