@@ -4,13 +4,16 @@ from django.db.models.signals import post_migrate
 
 
 def _register_sqlite_functions(sender, connection, **kwargs):
-    """SQLite's numbering trigger hashes leaves with ``audit_leaf_hash`` (PostgreSQL has sha256 built in)."""
+    """SQLite's triggers hash leaves with ``audit_leaf_hash`` and check queued entries with ``audit_pending_problem``."""
     if connection.vendor == "sqlite":
         from audit.merkle import hash_leaf
+        from audit.wellformed import pending_problem
 
         connection.connection.create_function(
             "audit_leaf_hash", 1, lambda leaf: hash_leaf(leaf.encode("utf-8")), deterministic=True
         )
+        # The queue's check (PostgreSQL has it in PL/pgSQL, migration 0003).
+        connection.connection.create_function("audit_pending_problem", 2, pending_problem, deterministic=True)
 
 
 def _guard_sqlite_tables(sender, using, **kwargs):

@@ -1,8 +1,9 @@
-"""Database triggers that make the audit tables append-only, and SQLite's numbering trigger.
+"""Database triggers that make the audit tables append-only, and SQLite's numbering and admission triggers.
 
 Entries, cached tree nodes and checkpoints refuse UPDATE and DELETE (and, on
 PostgreSQL, TRUNCATE).  Migration ``0002_append_only`` installs them (and
-the numbering triggers) with its own frozen copy of the SQL; the copies here
+the numbering triggers), ``0003_admission`` the checks on what is queued and
+what enters the log, each with its own frozen copy of the SQL; the copies here
 re-install them at run time: SQLite drops a table's triggers when a
 migration rebuilds the table, so ``audit.apps`` puts them back after every
 ``migrate``.  Deployments on PostgreSQL should additionally run the application
@@ -77,8 +78,41 @@ END
 """
 
 
+# Migration 0003_admission: a queued item must be a well-formed canonical
+# entry (audit.wellformed, registered as audit_pending_problem), and a row
+# enters the log only from the numbering trigger above: its leaf is the
+# pending row's bytes with this number (pending rows exist only while that
+# trigger runs), its seq the head's size, its hash SHA-256(0x00 || leaf).
+SQLITE_PENDING_CHECK = """
+CREATE TRIGGER audit_auditpending_check BEFORE INSERT ON audit_auditpending
+BEGIN
+    SELECT RAISE(ABORT, 'audit entry refused: not a well-formed entry in RFC 8785 canonical form')
+    WHERE audit_pending_problem(NEW.prefix, NEW.suffix) IS NOT NULL;
+END
+"""
+
+SQLITE_ADMISSION = """
+CREATE TRIGGER audit_auditentry_admit BEFORE INSERT ON audit_auditentry
+BEGIN
+    SELECT RAISE(ABORT, 'audit entries enter the log only through audit_auditpending (the numbering trigger)')
+    WHERE NOT EXISTS (SELECT 1 FROM audit_auditpending WHERE prefix || ',"seq":' || NEW.seq || suffix = NEW.leaf);
+    SELECT RAISE(ABORT, 'audit entry refused: seq is not the next number')
+    WHERE NEW.seq IS NOT (SELECT size FROM audit_audithead WHERE id = 1);
+    SELECT RAISE(ABORT, 'audit entry refused: leaf hash is not SHA-256(0x00 || leaf)')
+    WHERE NEW.leaf_hash IS NOT audit_leaf_hash(NEW.leaf);
+END
+"""
+
+
 def sqlite_install() -> list[str]:
-    statements = ["DROP TRIGGER IF EXISTS audit_auditpending_number;", SQLITE_NUMBERING]
+    statements = [
+        "DROP TRIGGER IF EXISTS audit_auditpending_number;",
+        SQLITE_NUMBERING,
+        "DROP TRIGGER IF EXISTS audit_auditpending_check;",
+        SQLITE_PENDING_CHECK,
+        "DROP TRIGGER IF EXISTS audit_auditentry_admit;",
+        SQLITE_ADMISSION,
+    ]
     for table in GUARDED_TABLES:
         for operation in ("UPDATE", "DELETE"):
             name = f"{table}_no_{operation.lower()}"
@@ -92,9 +126,12 @@ def sqlite_install() -> list[str]:
 
 def sqlite_uninstall() -> list[str]:
     return [
-        f"DROP TRIGGER IF EXISTS {table}_no_{operation};"
-        for table in GUARDED_TABLES
-        for operation in ("update", "delete")
+        "DROP TRIGGER IF EXISTS audit_auditentry_admit;",
+        *(
+            f"DROP TRIGGER IF EXISTS {table}_no_{operation};"
+            for table in GUARDED_TABLES
+            for operation in ("update", "delete")
+        ),
     ]
 
 

@@ -40,6 +40,7 @@ from typing import Any
 
 import rfc8785
 from django.conf import settings
+from django.core.cache import cache
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -186,3 +187,46 @@ def checkpoint_create(*, only_if_grown: bool = False) -> AuditCheckpoint:
     }
     signature = b64url(key.sign(rfc8785.dumps(body)))
     return AuditCheckpoint.objects.create(**body, signature=signature, created_at=now)
+
+
+# Set while an on-demand checkpoint is scheduled and has not started yet.
+_ON_DEMAND_KEY = "audit:checkpoint:on-demand"
+
+
+def checkpoint_after_commit() -> None:
+    """Ask for a checkpoint soon after the current transaction commits; a burst of requests makes one.
+
+    Sensitive actions (dataset exports, completed erasures) call this next to
+    their ``audit_record``: until a checkpoint covers an entry, someone with
+    the database's superuser rights could rewrite it unnoticed, so the
+    window is cut from the periodic interval to
+    ``AUDIT_CHECKPOINT_ON_DEMAND_DELAY_SECONDS``.  Coalescing: while one
+    checkpoint is scheduled and has not started, further requests add
+    nothing, because it will read the log size after they committed
+    (``checkpoint_make_due`` clears the flag before it reads).  If the
+    broker is down the action is not failed: the periodic checkpoint covers
+    the entry later.
+    """
+
+    def schedule() -> None:
+        from audit.tasks import make_checkpoint_task
+
+        delay = settings.AUDIT_CHECKPOINT_ON_DEMAND_DELAY_SECONDS
+        # The flag expires on its own if the task is lost.
+        if not cache.add(_ON_DEMAND_KEY, 1, timeout=delay + 300):
+            return
+        try:
+            make_checkpoint_task.apply_async(countdown=delay)
+        except Exception:
+            cache.delete(_ON_DEMAND_KEY)
+            raise
+
+    transaction.on_commit(schedule, robust=True)
+
+
+def checkpoint_make_due() -> AuditCheckpoint:
+    """The periodic or on-demand checkpoint: a new one if the log grew since the last, else the last."""
+    # Cleared before the size is read: an entry committed after this point
+    # schedules its own checkpoint; one committed before is covered by this one.
+    cache.delete(_ON_DEMAND_KEY)
+    return checkpoint_create(only_if_grown=True)

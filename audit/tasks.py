@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from audit.services import checkpoint_create
+from audit.services import checkpoint_make_due
 
 
 @shared_task(name="audit.tasks.make_checkpoint_task")
 def make_checkpoint_task() -> int:
-    """Periodic checkpoint; a no-op when nothing was appended since the last one. Returns its id."""
-    return checkpoint_create(only_if_grown=True).pk
+    """Periodic and on-demand checkpoint; a no-op when nothing was appended since the last one. Returns its id."""
+    return checkpoint_make_due().pk

@@ -8,6 +8,7 @@ and run it anywhere::
     python -m audit.verify --entries export.jsonl --checkpoint cp.json --jwks jwks.json
     python -m audit.verify --entries export.jsonl --checkpoint cp.json --old-checkpoint old.json --jwks jwks.json
     python -m audit.verify --checkpoint cp.json --old-checkpoint old.json --consistency-proof proof.json --jwks jwks.json
+    python -m audit.verify --entries export.jsonl --checkpoint cp.json --trusted-checkpoint kept.json --jwks jwks.json
 
 What it checks:
 
@@ -27,6 +28,11 @@ was changed but is still well formed can only be told apart by trusted
 hashes: each further checkpoint (``--old-checkpoint``, repeatable) narrows
 the range, and ``--old-entries`` (an earlier export that verifies against
 its own checkpoint) pins it down to the line.
+
+``--trusted-checkpoint`` is a checkpoint the auditor kept from earlier: the
+server's newer checkpoint (and the export) must extend it, and a log that is
+now smaller (a deleted tail, a wiped log) or different at its size (a
+rewritten history) is named as such with exit status 1.
 
 Exit status: 0 verified, 1 the log does not verify, 2 unusable input
 (malformed or wrongly signed checkpoint, unreadable files).
@@ -422,6 +428,10 @@ def run(argv: Sequence[str] | None = None) -> tuple[int, list[str]]:
     parser.add_argument("--old-entries", help="an earlier export, verified against its own --old-checkpoint")
     parser.add_argument("--consistency-proof", help="GET /api/v1/audit/proofs/consistency JSON linking the checkpoints")
     parser.add_argument("--origin", help="refuse checkpoints from any other origin")
+    parser.add_argument(
+        "--trusted-checkpoint",
+        help="a checkpoint you kept earlier: the log must still extend it (a smaller or different log fails)",
+    )
     args = parser.parse_args(argv)
 
     keys = load_jwks(_load_json(args.jwks, "JWKS"))
@@ -433,20 +443,44 @@ def run(argv: Sequence[str] | None = None) -> tuple[int, list[str]]:
             older += [parse_checkpoint(d, name=f"checkpoint {path}[{i}]") for i, d in enumerate(document)]
         else:
             older.append(parse_checkpoint(document, name=f"checkpoint {path}"))
-    for cp in [checkpoint, *older]:
+    trusted = None
+    if args.trusted_checkpoint:
+        trusted = parse_checkpoint(
+            _load_json(args.trusted_checkpoint, "checkpoint"), name=f"trusted checkpoint {args.trusted_checkpoint}"
+        )
+    for cp in [checkpoint, *older, *([trusted] if trusted else [])]:
         verify_checkpoint_signature(cp, keys)
         if args.origin is not None and cp.origin != args.origin:
             raise InputError(f"{cp.name} is from origin {cp.origin!r}, not {args.origin!r}")
         if cp.origin != checkpoint.origin:
             raise InputError(f"{cp.name} is from origin {cp.origin!r}, the checkpoint from {checkpoint.origin!r}")
-        if cp.size > checkpoint.size:
+        if cp.size > checkpoint.size and cp is not trusted:
             raise InputError(f"{cp.name} (size {cp.size}) is newer than the checkpoint (size {checkpoint.size})")
 
     messages = [f"{cp.name}: signature by {cp.kid} verifies (size {cp.size})" for cp in [*older, checkpoint]]
+    if trusted is not None:
+        # Both are signed: a log that is now smaller, or different at the
+        # same size, was cut back or rewritten after the trusted one was issued.
+        messages.insert(0, f"{trusted.name}: signature by {trusted.kid} verifies (size {trusted.size})")
+        if trusted.size > checkpoint.size:
+            return EXIT_FAILED, [
+                *messages,
+                f"deleted tail: the checkpoint covers {checkpoint.size} entries but {trusted.name} covers "
+                f"{trusted.size}: entries {checkpoint.size}..{trusted.size - 1} were removed (or the log was wiped)",
+                "FAILED",
+            ]
+        if trusted.size == checkpoint.size and trusted.root_hash != checkpoint.root_hash:
+            return EXIT_FAILED, [
+                *messages,
+                f"rewritten history: the checkpoint and {trusted.name} are both signed for size {trusted.size} "
+                "with different root hashes",
+                "FAILED",
+            ]
+        older.append(trusted)
 
     if args.consistency_proof:
         if len(older) != 1:
-            raise InputError("--consistency-proof needs exactly one --old-checkpoint")
+            raise InputError("--consistency-proof needs exactly one --old-checkpoint (or --trusted-checkpoint)")
         first, second, proof = _load_proof(args.consistency_proof)
         old = older[0]
         if (first, second) != (old.size, checkpoint.size):
@@ -456,6 +490,12 @@ def run(argv: Sequence[str] | None = None) -> tuple[int, list[str]]:
         try:
             merkle.verify_consistency(first, second, proof, old.root_hash, checkpoint.root_hash)
         except merkle.ProofError as exc:
+            if old is trusted:
+                return EXIT_FAILED, [
+                    *messages,
+                    f"rewritten history: the checkpoint does not extend {trusted.name}: {exc}",
+                    "FAILED",
+                ]
             return EXIT_FAILED, [*messages, f"the checkpoints are NOT consistent: {exc}"]
         messages.append(f"size {first} is a prefix of size {second}: the consistency proof verifies")
         if not args.entries:

@@ -15,14 +15,18 @@ from django.views.decorators.http import require_http_methods
 from accounts.decorators import auditor_required
 from audit.selectors import EntryFilter, checkpoints_for_actor, entries_for_actor, log_size
 from audit.services import CheckpointRefused, checkpoint_create
-from audit.verification import audit_log_verify
-from config.errors import ApplicationError
+from audit.verification import audit_log_verify, trusted_checkpoint_parse
+from config.errors import ApplicationError, InvalidInput
 
 PAGE_SIZE = 50
 # Logs up to this size are verified when the console opens; larger ones on request.
 INLINE_VERIFY_MAX = 20_000
 VERIFICATION_CACHE_KEY = "audit:console:verification"
 VERIFICATION_CACHE_SECONDS = 600
+# The last verification against a checkpoint the auditor supplied, per session.
+TRUSTED_SESSION_KEY = "audit:console:trusted-verification"
+# A checkpoint is a few hundred bytes; anything much larger is not one.
+TRUSTED_CHECKPOINT_MAX_BYTES = 16 * 1024
 
 
 class FilterForm(forms.Form):
@@ -43,6 +47,39 @@ def _verification(*, size: int, refresh: bool = False) -> dict | None:
     return report
 
 
+def _trusted_document(request) -> object:
+    """The checkpoint JSON the auditor pasted or uploaded; ``InvalidInput`` names what is wrong."""
+    upload = request.FILES.get("checkpoint_file")
+    if upload is not None:
+        if upload.size > TRUSTED_CHECKPOINT_MAX_BYTES:
+            raise InvalidInput("invalid_checkpoint", "the uploaded file is too large to be a checkpoint")
+        raw = upload.read()
+    else:
+        raw = request.POST.get("checkpoint", "").strip().encode("utf-8")
+        if len(raw) > TRUSTED_CHECKPOINT_MAX_BYTES:
+            raise InvalidInput("invalid_checkpoint", "the pasted text is too large to be a checkpoint")
+    if not raw:
+        raise InvalidInput("invalid_checkpoint", "paste or upload a checkpoint (GET /api/v1/audit/checkpoints/latest)")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidInput("invalid_checkpoint", "the checkpoint is not valid JSON") from None
+
+
+def _verify_against_trusted(request) -> None:
+    try:
+        trusted = trusted_checkpoint_parse(_trusted_document(request))
+    except InvalidInput as exc:
+        messages.error(request, f"Checkpoint refused: {exc.detail}")
+        return
+    report = audit_log_verify(trusted=trusted).as_dict()
+    request.session[TRUSTED_SESSION_KEY] = report
+    if report["ok"]:
+        messages.success(request, f"The stored log extends your checkpoint (size {trusted.size}).")
+    else:
+        messages.error(request, f"The stored log does NOT match your checkpoint (size {trusted.size}).")
+
+
 @auditor_required
 @require_http_methods(["GET", "POST"])
 def console(request):
@@ -60,6 +97,8 @@ def console(request):
                 messages.success(request, f"The stored log verifies ({report['entries_checked']} entries).")
             else:
                 messages.error(request, "The stored log does NOT verify.")
+        elif action == "verify_trusted":
+            _verify_against_trusted(request)
         else:
             messages.error(request, "Unknown action.")
         return redirect(f"{reverse('audit:console')}?{request.GET.urlencode()}" if request.GET else "audit:console")
@@ -92,6 +131,7 @@ def console(request):
         "older_query": older,
         "latest_checkpoint": checkpoints_for_actor(actor=request.user).first(),
         "verification": _verification(size=size),
+        "trusted_verification": request.session.get(TRUSTED_SESSION_KEY),
         "download_jsonl": f"{api_entries}?{urlencode({**query, 'format': 'jsonl'})}",
         "download_csv": f"{api_entries}?{urlencode({**query, 'format': 'csv'})}",
         "checkpoint_url": reverse("audit-checkpoint-latest"),

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from audit.actions import AuditAction
-from audit.services import audit_record
+from audit.services import audit_record, checkpoint_after_commit
 from audit.targets import subject_target
 from audit.timestamps import rfc3339
 from collection.models import EventChunk, SubjectKey
@@ -261,6 +261,7 @@ def erasure_request_complete(*, request: ErasureRequest, actor: Any, outcome: di
                 **outcome,
             },
         )
+        checkpoint_after_commit()  # the proof of erasure is under a checkpoint seconds after it commits
     # The receipt cites this entry's seq, which exists once the completion commits.
     transaction.on_commit(lambda: issue_deletion_receipt_task.delay(str(request.pk)), robust=True)
     return request

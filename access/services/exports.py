@@ -45,7 +45,7 @@ from access.services.requests import scope_of
 from accounts.models import User
 from audit.actions import AuditAction
 from audit.selectors import recorded_seq
-from audit.services import audit_record
+from audit.services import audit_record, checkpoint_after_commit
 from audit.targets import grant_target
 from audit.timestamps import rfc3339
 from config.errors import NotFound
@@ -101,6 +101,7 @@ def export_begin(*, actor: User, grant: Grant) -> ExportStream:
                 "events": events,
             },
         )
+        checkpoint_after_commit()  # a checkpoint covers the export's entry seconds after it commits
     # Committed: the entry has its number now, and nothing has been served yet.
     export.audit_seq = recorded_seq(
         action=AuditAction.DATASET_EXPORTED, target=grant_target(grant.id), export=str(export.id)

@@ -281,6 +281,16 @@ DATA_GRANT_DAYS = env_int("DATA_GRANT_DAYS", 30, minimum=1)
 # log's append-only guards to flush test-named databases (audit.guards).
 AUDIT_GUARDS_SUSPENDABLE_IN_TESTS = False
 
+# --- Audit: checkpoints on demand ---------------------------------------------
+# A sensitive action (a dataset export, a completed erasure) asks for a
+# checkpoint this many seconds after it commits (audit.services.
+# checkpoint_after_commit), so the window in which its entry could be
+# rewritten unnoticed is seconds, not the periodic interval; every such
+# action within the delay shares one checkpoint.
+AUDIT_CHECKPOINT_ON_DEMAND_DELAY_SECONDS = env_int(
+    "AUDIT_CHECKPOINT_ON_DEMAND_DELAY_SECONDS", 5, minimum=0, maximum=300
+)
+
 # --- Keys -------------------------------------------------------------------
 # Ed25519 signing keys (collection tokens, consent receipts, audit
 # checkpoints) live as PEM files under this directory, one folder a purpose.

@@ -264,3 +264,114 @@ def test_every_checkpoint_of_the_log_narrows_a_changed_entry_down(tmp_path, aaro
         + str(tmp_path / "all.json")
         + "[2] signed"
     )
+
+
+# --- a checkpoint the auditor kept ---------------------------------------------------------
+
+
+def _rewrite_and_resign(client, target: str) -> dict:
+    """What someone with superuser rights can do: change an entry, drop the checkpoints, sign anew."""
+    from django.db import connection
+
+    from audit import merkle
+    from audit.guards import guards_suspended
+    from audit.models import AuditEntry
+
+    entry = AuditEntry.objects.filter(target=target).order_by("seq").first()
+    forged = entry.leaf.replace('"i":3', '"i":33')
+    with guards_suspended(connection), connection.cursor() as cursor:
+        for statement in (
+            "DELETE FROM audit_auditcheckpoint",
+            "DELETE FROM audit_auditnode",
+            "DELETE FROM audit_audittreestate",
+        ):
+            cursor.execute(statement)
+        cursor.execute(
+            "UPDATE audit_auditentry SET leaf = %s, detail = %s, leaf_hash = %s WHERE seq = %s",
+            [forged, '{"i": 33}', merkle.hash_leaf(forged.encode()), entry.seq],
+        )
+    return client.post(f"{API}/checkpoints").json()
+
+
+@pytest.mark.django_db
+def test_a_log_that_extends_the_trusted_checkpoint_verifies(log):
+    code, messages = run(log, "--trusted-checkpoint", str(log["old"]))
+    assert code == 0, messages
+    assert messages[0].startswith(f"trusted checkpoint {log['old']}: signature by audit-")
+    assert messages[-1] == "OK"
+    code, messages = run(log, "--trusted-checkpoint", str(log["old"]), "--consistency-proof", str(log["proof"]))
+    assert code == 0, messages
+
+
+@pytest.mark.django_db
+def test_a_smaller_log_than_the_trusted_checkpoint_is_a_deleted_tail(log):
+    code, messages = run(log, "--trusted-checkpoint", str(log["cp"]), checkpoint=log["old"], entries=log["old_entries"])
+    old, new = json.loads(log["old"].read_text()), json.loads(log["cp"].read_text())
+    assert code == 1
+    assert messages[-2] == (
+        f"deleted tail: the checkpoint covers {old['size']} entries but trusted checkpoint {log['cp']} covers "
+        f"{new['size']}: entries {old['size']}..{new['size'] - 1} were removed (or the log was wiped)"
+    )
+
+
+@pytest.mark.django_db
+def test_a_rewritten_history_resigned_at_the_same_size_is_named(log, aaron, api_as, tmp_path):
+    forged = _rewrite_and_resign(api_as(aaron), "notice:3")
+    (tmp_path / "forged.json").write_text(json.dumps(forged))
+    code, messages = run(
+        log, "--trusted-checkpoint", str(log["cp"]), checkpoint=tmp_path / "forged.json", entries=False
+    )
+    assert code == 1
+    assert messages[-2].startswith("rewritten history: the checkpoint and trusted checkpoint")
+
+
+@pytest.mark.django_db
+def test_a_rewritten_history_under_a_larger_checkpoint_fails_the_proof_and_the_export(
+    log, aaron, api_as, record, tmp_path
+):
+    client = api_as(aaron)
+    record(2)
+    forged = _rewrite_and_resign(client, "notice:3")
+    trusted = json.loads(log["cp"].read_text())
+    (tmp_path / "forged.json").write_text(json.dumps(forged))
+    (tmp_path / "proof2.json").write_text(
+        json.dumps(client.get(f"{API}/proofs/consistency?first={trusted['size']}&second={forged['size']}").json())
+    )
+    (tmp_path / "export2.jsonl").write_bytes(b"".join(client.get(f"{API}/entries?format=jsonl").streaming_content))
+    base = [
+        "--checkpoint",
+        str(tmp_path / "forged.json"),
+        "--jwks",
+        str(log["jwks"]),
+        "--trusted-checkpoint",
+        str(log["cp"]),
+    ]
+    code, messages = verify.run([*base, "--consistency-proof", str(tmp_path / "proof2.json")])
+    assert code == 1
+    assert messages[-2].startswith(f"rewritten history: the checkpoint does not extend trusted checkpoint {log['cp']}")
+    code, messages = verify.run([*base, "--entries", str(tmp_path / "export2.jsonl")])
+    assert code == 1
+    assert f"do not match trusted checkpoint {log['cp']}" in messages[-2]
+
+
+@pytest.mark.django_db
+def test_a_trusted_checkpoint_with_a_bad_signature_is_unusable_input(log, tmp_path):
+    document = json.loads(log["old"].read_text())
+    (tmp_path / "bad.json").write_text(json.dumps({**document, "size": document["size"] + 1}))
+    with pytest.raises(verify.InputError, match="signature does not verify"):
+        run(log, "--trusted-checkpoint", str(tmp_path / "bad.json"))
+    assert (
+        verify.main(
+            [
+                "--checkpoint",
+                str(log["cp"]),
+                "--jwks",
+                str(log["jwks"]),
+                "--entries",
+                str(log["entries"]),
+                "--trusted-checkpoint",
+                str(tmp_path / "bad.json"),
+            ]
+        )
+        == 2
+    )
