@@ -135,7 +135,7 @@ def axe_violations(page, axe: Path, *, disable: tuple[str, ...] = ()) -> list[di
             return result.violations
                 .filter(v => v.impact === 'serious' || v.impact === 'critical')
                 .map(v => ({id: v.id, impact: v.impact, help: v.help,
-                            nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ') + ': ' + n.failureSummary)}));
+                            nodes: v.nodes.slice(0, 40).map(n => n.target.join(' ') + ': ' + n.failureSummary)}));
         }""",
         list(disable),
     )
