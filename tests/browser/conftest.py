@@ -9,9 +9,16 @@ from __future__ import annotations
 
 import os
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
+
+from access.services import data_request_submit
+from collection.services import device_enroll
+from consent.services import consent_grant
+from tests.conftest import make_user
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -87,6 +94,25 @@ def sign_in(page):
         page.wait_for_load_state()
 
     return sign_in
+
+
+@pytest.fixture
+def organisation(alice, olivia, rita, aaron, adam, notice, allowlist):
+    """Enough data that each console shows its tables filled: consent, a device, a pending request."""
+    consent_grant(employee=alice, categories=["mouse", "clicks", "app_focus"], notice_version=notice.version)
+    device_enroll(employee=alice, name="Work laptop", platform="linux")
+    make_user("bernadette-from-quality-assurance", "employee", "requester", department="Quality Assurance")
+    until = timezone.now().replace(second=0, microsecond=0) - timedelta(hours=1)
+    request = data_request_submit(
+        requester=rita,
+        categories=["mouse", "clicks", "keystrokes"],
+        apps=["com.microsoft.VSCode", "org.mozilla.firefox"],
+        since=until - timedelta(days=7),
+        until=until,
+        purpose="agent-training",
+        justification="Pointer trajectories and typing in the editor, to train cursor control and completion.",
+    )
+    return {"request": request}
 
 
 @pytest.fixture(scope="session")

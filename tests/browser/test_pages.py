@@ -3,41 +3,16 @@ or critical axe-core violation, and a screenshot in var/screenshots/."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 
-from access.services import data_request_submit
-from collection.services import device_enroll
-from consent.services import consent_grant
 from tests.browser.conftest import WIDTHS
-from tests.conftest import PASSWORD, make_user
+from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 # Swagger UI (vendored through drf-spectacular-sidecar) is not ours to restyle; see
 # test_the_api_docs_page for the one rule it is excused from and why.
 DOCS_EXCUSED: tuple[str, ...] = ()
-
-
-@pytest.fixture
-def organisation(alice, olivia, rita, aaron, adam, notice, allowlist):
-    """Enough data that each console shows its tables filled: consent, a device, a pending request."""
-    consent_grant(employee=alice, categories=["mouse", "clicks", "app_focus"], notice_version=notice.version)
-    device_enroll(employee=alice, name="Work laptop", platform="linux")
-    make_user("bernadette-from-quality-assurance", "employee", "requester", department="Quality Assurance")
-    until = timezone.now().replace(second=0, microsecond=0) - timedelta(hours=1)
-    request = data_request_submit(
-        requester=rita,
-        categories=["mouse", "clicks", "keystrokes"],
-        apps=["com.microsoft.VSCode", "org.mozilla.firefox"],
-        since=until - timedelta(days=7),
-        until=until,
-        purpose="agent-training",
-        justification="Pointer trajectories and typing in the editor, to train cursor control and completion.",
-    )
-    return {"request": request}
 
 
 def visit(page, check_page, pages):
@@ -103,3 +78,42 @@ def test_the_api_docs_page(page, sign_in, check_page, organisation):
     page.wait_for_selector(".swagger-ui .opblock", state="attached")
     problems = check_page("api-docs", disable_axe=DOCS_EXCUSED)
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_skip_link_is_the_first_stop_and_jumps_to_the_content(page, sign_in, organisation):
+    sign_in("olivia", PASSWORD)
+    skip = page.locator("a.skip-link")
+    assert skip.bounding_box()["y"] < 0, "off screen until focused"
+    page.keyboard.press("Tab")
+    focused = page.evaluate("() => [document.activeElement.className, document.activeElement.textContent]")
+    assert focused == ["skip-link", "Skip to content"]
+    box = skip.bounding_box()
+    assert box["y"] >= 0 and box["height"] >= 24, f"visible when focused: {box}"
+    page.keyboard.press("Enter")
+    assert page.url.endswith("/officer#content")
+    assert page.evaluate("() => document.activeElement.id") == "content"
+    # The next Tab continues inside the content, past the header's links.
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.closest('main') !== null")
+
+
+def test_every_focusable_element_shows_a_focus_ring(page, sign_in, organisation):
+    """Tab through the whole portal: each stop draws the 3px accent outline (7.6:1 on white)."""
+    sign_in("alice", PASSWORD)
+    page.goto("/portal")
+    stops = []
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        stop = page.evaluate(
+            """() => {
+                const el = document.activeElement, style = getComputedStyle(el);
+                return {element: el.outerHTML.slice(0, 80),
+                        outline: [style.outlineStyle, style.outlineWidth, style.outlineColor].join(' ')};
+            }"""
+        )
+        if stop["element"].startswith("<body"):
+            break
+        stops.append(stop)
+    assert len(stops) > 15, stops
+    assert [s for s in stops if s["outline"] != "solid 3px rgb(36, 82, 166)"] == []
