@@ -115,15 +115,20 @@ def organisation(alice, olivia, rita, aaron, adam, notice, allowlist):
     return {"request": request}
 
 
-@pytest.fixture(scope="session")
-def axe_script() -> Path:
-    """The path of axe-core's browser bundle; a failure on CI if it is missing, a skip elsewhere."""
-    if not AXE.exists():
-        reason = f"axe-core is not installed ({AXE.relative_to(ROOT)} is missing): run `npm ci` at the repository root"
-        if os.environ.get("CI") == "true":
+def require_axe(path: Path, environ) -> Path:
+    """``path`` if axe-core is there; otherwise skip, or fail on CI (``CI=true``), naming the fix."""
+    if not path.exists():
+        reason = f"axe-core is not installed ({path} is missing): run `npm ci` at the repository root"
+        if environ.get("CI") == "true":
             pytest.fail(reason, pytrace=False)
         pytest.skip(reason)
-    return AXE
+    return path
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> Path:
+    """The path of axe-core's browser bundle, from node_modules (see ``require_axe``)."""
+    return require_axe(AXE, os.environ)
 
 
 def sideways_overflow(page) -> dict:
@@ -172,13 +177,16 @@ def check_page(page, axe_script, width):
     """``check_page(name)``: what is wrong with the page in view (an empty list when nothing is).
 
     It must fit the width without scrolling sideways and pass axe-core with no serious or
-    critical violation. A full-page screenshot lands in ``var/screenshots/<name>-<width>.png``.
+    critical violation. Screenshots land in ``var/screenshots/``: ``<name>-<width>.png`` (the
+    whole page) and ``<name>-<width>-screen.png`` (the first screenful).
     """
 
     def check(name: str, *, disable_axe: tuple[str, ...] = ()) -> list[str]:
         page.wait_for_load_state()
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
+        # What fits one screen, small enough for the README (docs/screenshots/ holds copies).
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}-screen.png"))
         problems = []
         overflow = sideways_overflow(page)
         if overflow["scrollWidth"] > width:
