@@ -13,11 +13,20 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from access.services import data_request_submit
 from collection.services import device_enroll
 from consent.services import consent_grant
+from tests.collection.conftest import (  # noqa: F401  (_master_key: a fixture, registered by being named here)
+    BROWSER,
+    EDITOR,
+    _master_key,
+    batch,
+    fetch_token,
+    upload,
+)
 from tests.conftest import make_user
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -97,10 +106,23 @@ def sign_in(page):
 
 
 @pytest.fixture
-def organisation(alice, olivia, rita, aaron, adam, notice, allowlist):
-    """Enough data that each console shows its tables filled: consent, a device, a pending request."""
-    consent_grant(employee=alice, categories=["mouse", "clicks", "app_focus"], notice_version=notice.version)
-    device_enroll(employee=alice, name="Work laptop", platform="linux")
+def organisation(alice, olivia, rita, aaron, adam, notice, allowlist, _master_key):  # noqa: F811
+    """Enough data that each console shows its tables filled: consent, a device with uploads, a pending request."""
+    # alice opted in and enrolled ten minutes ago, so her events lie in the past when uploaded now.
+    started = timezone.now() - timedelta(minutes=10)
+    with time_machine.travel(started, tick=False):
+        consent_grant(employee=alice, categories=["mouse", "clicks", "app_focus"], notice_version=notice.version)
+        _, secret = device_enroll(employee=alice, name="Work laptop", platform="linux")
+    at = started.timestamp()
+    events = [
+        {"type": "mouse.move", "timestamp": at + 60 + i, "app": app, "x": 10.0 * i, "y": 20.0}
+        for i, app in enumerate([EDITOR, EDITOR, BROWSER])
+    ]
+    events.append({"type": "window.focus", "timestamp": at + 70, "app": BROWSER, "title": "Docs"})
+    token = fetch_token(secret)
+    assert token.status_code == 201, token.content
+    uploaded = upload(token.json()["token"], batch(events))
+    assert uploaded.status_code == 202, uploaded.content
     make_user("bernadette-from-quality-assurance", "employee", "requester", department="Quality Assurance")
     until = timezone.now().replace(second=0, microsecond=0) - timedelta(hours=1)
     request = data_request_submit(
