@@ -15,34 +15,46 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 DOCS_EXCUSED: tuple[str, ...] = ()
 
 
-def visit(page, check_page, pages):
+def visit(page, check_page, live_server, pages):
     """Open each (name, path) in turn; every problem on every page is reported together."""
     problems = []
     for name, path in pages:
         response = page.goto(path)
         assert response is not None and response.status == 200, f"{name}: {path} answers {response and response.status}"
+        assert page.url == f"{live_server.url}{path}", f"{name}: {path} went to {page.url}"
         problems += check_page(name)
     assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_the_public_pages(page, check_page, organisation):
-    visit(page, check_page, [("notice", "/notices/v1"), ("sign-in", "/login")])
+def test_the_sign_in_page(page, check_page, live_server, organisation):
+    visit(page, check_page, live_server, [("sign-in", "/login")])
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_the_employee_portal(page, sign_in, check_page, organisation):
+def test_the_employee_portal(page, sign_in, check_page, live_server, organisation):
     sign_in("alice", PASSWORD)
-    visit(page, check_page, [("portal", "/portal"), ("my-data", "/portal/my-data"), ("devices", "/portal/devices")])
+    visit(
+        page,
+        check_page,
+        live_server,
+        [
+            ("portal", "/portal"),
+            ("notice", "/notices/v1"),
+            ("my-data", "/portal/my-data"),
+            ("devices", "/portal/devices"),
+        ],
+    )
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_the_privacy_office(page, sign_in, check_page, organisation):
+def test_the_privacy_office(page, sign_in, check_page, live_server, organisation):
     sign_in("olivia", PASSWORD)
     request = organisation["request"]
     visit(
         page,
         check_page,
+        live_server,
         [
             ("officer", "/officer"),
             ("review-queue", "/requests/review"),
@@ -54,21 +66,21 @@ def test_the_privacy_office(page, sign_in, check_page, organisation):
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_the_requester_console(page, sign_in, check_page, organisation):
+def test_the_requester_console(page, sign_in, check_page, live_server, organisation):
     sign_in("rita", PASSWORD)
-    visit(page, check_page, [("requests", "/requests/"), ("request-form", "/requests/new")])
+    visit(page, check_page, live_server, [("requests", "/requests/"), ("request-form", "/requests/new")])
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_the_audit_console(page, sign_in, check_page, organisation):
+def test_the_audit_console(page, sign_in, check_page, live_server, organisation):
     sign_in("aaron", PASSWORD)
-    visit(page, check_page, [("audit", "/audit/")])
+    visit(page, check_page, live_server, [("audit", "/audit/")])
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_the_accounts_console(page, sign_in, check_page, organisation):
+def test_the_accounts_console(page, sign_in, check_page, live_server, organisation):
     sign_in("adam", PASSWORD)
-    visit(page, check_page, [("accounts", "/accounts/users")])
+    visit(page, check_page, live_server, [("accounts", "/accounts/users")])
 
 
 @pytest.mark.parametrize("width", WIDTHS)
