@@ -1,4 +1,4 @@
-"""Account use cases: creating users, changing roles, signing in, API tokens."""
+"""Account use cases: creating users, changing roles, signing in, API tokens, set-password links."""
 
 from __future__ import annotations
 
@@ -11,19 +11,22 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from accounts.locks import account_lock
 from accounts.models import ApiToken, Role, User, UserRole
-from accounts.selectors import api_token_for_owner
+from accounts.selectors import api_token_for_owner, user_id_from_link
 from accounts.throttling import LoginBlocked, check_login_allowed, record_login_failure
 from audit.actions import AuditAction
 from audit.services import audit_record
 from audit.targets import user_target
 from collection.services import devices_revoke_all
-from config.errors import Conflict, InvalidInput, NotAuthenticated, NotPermitted, RateLimited
+from config.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, NotPermitted, RateLimited
 
 # Who changes accounts: an administrator, or the system itself (operator
 # commands such as add_user and seed_demo, tests, benchmarks) named as a
@@ -184,6 +187,120 @@ def user_update(*, actor: Actor, user: User, roles: Iterable[str] | None = None,
             user = user_set_roles(actor=actor, user=user, roles=roles)
         if is_active is not None:
             user = user_set_active(actor=actor, user=user, active=is_active)
+    return user
+
+
+@dataclass(frozen=True)
+class PasswordLink:
+    """A one-time set-password link's parts (``/accounts/set-password/<uidb64>/<token>``), shown once."""
+
+    username: str
+    uidb64: str
+    token: str
+
+
+def password_link_issue(*, actor: Actor, user: User) -> PasswordLink:
+    """An administrator issues a one-time link with which ``user`` sets a new password.
+
+    The token is Django's ``default_token_generator``: valid
+    ``PASSWORD_RESET_TIMEOUT`` seconds and void once the password changes (so
+    it works once).  Nobody issues one for themselves: a stolen administrator
+    session could otherwise take the account over for good without knowing
+    its password.  A disabled account gets none (enable it first), since the
+    link would not let its holder sign in anyway.
+    """
+    _require_admin(actor)
+    if isinstance(actor, User) and actor.pk == user.pk:
+        raise NotPermitted(
+            "cannot_change_own_account",
+            "You cannot issue a set-password link for your own account; ask another administrator.",
+        )
+    with transaction.atomic():
+        fresh = account_lock(user)
+        if not fresh.is_active:
+            raise Conflict(
+                "account_disabled",
+                f"{fresh.username} is disabled: enable the account first, then issue a set-password link.",
+            )
+        token = default_token_generator.make_token(fresh)
+        audit_record(
+            actor=actor,
+            action=AuditAction.ACCOUNT_PASSWORD_LINK,
+            target=user_target(fresh.username),
+            detail={"valid_seconds": settings.PASSWORD_RESET_TIMEOUT},
+        )
+    return PasswordLink(username=fresh.username, uidb64=urlsafe_base64_encode(force_bytes(fresh.pk)), token=token)
+
+
+def user_invite(
+    *,
+    actor: Actor,
+    username: str,
+    roles: Iterable[str],
+    email: str = "",
+    department: str = "",
+    first_name: str = "",
+    last_name: str = "",
+) -> PasswordLink:
+    """Create an account without a password and issue its first set-password link, in one transaction.
+
+    The administrator hands the link over; the account cannot sign in until
+    its holder has used it.
+    """
+    with transaction.atomic():
+        user = user_create(
+            actor=actor,
+            username=username,
+            roles=roles,
+            email=email,
+            department=department,
+            first_name=first_name,
+            last_name=last_name,
+        )
+        return password_link_issue(actor=actor, user=user)
+
+
+def _link_user_locked(uidb64: str, token: str) -> User:
+    """The active account a set-password link names, locked, if its token is still valid; else ``NotFound``.
+
+    One answer for every failure (malformed, unknown account, disabled,
+    expired, already used), so the link reveals nothing about accounts.
+    """
+    pk = user_id_from_link(uidb64)
+    user = User.objects.select_for_update().filter(pk=pk, is_active=True).first() if pk is not None else None
+    if user is None or not default_token_generator.check_token(user, token):
+        raise NotFound(
+            "invalid_link",
+            "This set-password link is not valid: it has been used already, has expired or was mistyped. "
+            "Ask an administrator for a new one.",
+        )
+    return user
+
+
+def password_set_by_link(*, uidb64: str, token: str, password: str) -> User:
+    """The holder of a set-password link sets their password; the link stops working.
+
+    The token is checked again under the account's row lock, so of two
+    submissions of one link only the first sets a password (the second sees
+    the changed password hash and fails).  The password validators apply.
+    API tokens are deleted and other sessions end (Django checks a session
+    against the password hash), since a reset often follows a lost password.
+    """
+    with transaction.atomic():
+        user = _link_user_locked(uidb64, token)
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            raise InvalidInput("weak_password", " ".join(exc.messages)) from None
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        revoked, _ = ApiToken.objects.filter(user=user).delete()
+        audit_record(
+            actor=user,
+            action=AuditAction.ACCOUNT_PASSWORD_SET,
+            target=user_target(user.username),
+            detail={"api_tokens_revoked": revoked},
+        )
     return user
 
 

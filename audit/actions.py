@@ -17,6 +17,8 @@ class AuditAction(models.TextChoices):
     ACCOUNT_ENABLE = "account.enable", "Account enabled"
     ACCOUNT_DISABLE = "account.disable", "Account disabled"
     API_TOKEN_REVOKE = "account.api_token_revoke", "API token revoked"
+    ACCOUNT_PASSWORD_LINK = "account.password_link", "Set-password link issued"
+    ACCOUNT_PASSWORD_SET = "account.password_set", "Password set with a one-time link"
     # Consent, one per kind of consent event
     CONSENT_GRANTED = "consent.granted", "Consent given"
     CONSENT_WITHDRAWN = "consent.withdrawn", "Consent withdrawn"
@@ -31,6 +33,7 @@ class AuditAction(models.TextChoices):
     ALLOWLIST_UPDATED = "allowlist.updated", "Allowed application changed"
     ALLOWLIST_REMOVED = "allowlist.removed", "Application removed from the allowlist"
     RETENTION_CHANGED = "retention.changed", "Retention rules changed"
+    CONSENT_RATES_RELEASED = "consent.rates_released", "Consent rates released (noised aggregates)"
     KEY_ROTATE = "key.rotate", "Signing key rotated"
     # Capture devices
     DEVICE_ENROLL = "device.enroll", "Capture device enrolled"

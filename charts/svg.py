@@ -17,16 +17,12 @@ HEIGHT = 240
 _LEFT, _RIGHT, _TOP, _BOTTOM = 56, 16, 16, 48
 
 
-def _nice_ceiling(value: float) -> float:
-    """The smallest 1/2/5×10ⁿ at or above ``value`` (at least 1), so axis ticks are round numbers."""
-    if value <= 1:
-        return 1.0
-    exponent = math.floor(math.log10(value))
-    for step in (1, 2, 5, 10):
-        candidate = step * 10**exponent
-        if candidate >= value:
-            return float(candidate)
-    return float(10 ** (exponent + 1))
+def _nice_ceiling(value: float, divisions: int = 4) -> float:
+    """An axis top at or above ``value`` whose ``divisions`` ticks are whole 1/2/5×10ⁿ steps (at least 1 each)."""
+    wanted = max(value / divisions, 1.0)
+    exponent = math.floor(math.log10(wanted))
+    step = next(m * 10**exponent for m in (1, 2, 5, 10) if m * 10**exponent >= wanted)
+    return float(step * divisions)
 
 
 def _format(value: float, percent: bool) -> str:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.decorators import employee_required
 from charts import LineChart, Series
 from collection.models import Platform
 from collection.responses import export_response
-from collection.selectors import device_for_employee, devices_for_employee
+from collection.selectors import device_for_employee, devices_for_employee, stored_events_for_device
 from collection.services import device_enroll, device_revoke, my_data_export, my_data_summary
 from config.errors import ApplicationError
 from consent.models import DataCategory, category_short_label
@@ -54,12 +55,45 @@ def devices(request):
 
 
 @employee_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def device_revoke_view(request, device_id):
+    """Revoke one of the employee's devices after a confirmation page that says what stops and what stays.
+
+    GET shows the effect (the device stops uploading at once; what it already
+    uploaded stays stored until erased); only a POST carrying ``confirm``
+    revokes, and every POST redirects, so reloading never revokes twice.
+    Someone else's device is 404.
+    """
     device = device_for_employee(employee=request.user, device_id=device_id)
+    confirm_url = reverse("collection:device_revoke", args=[device.pk])
+    if device.revoked_at is not None:
+        messages.info(request, f"{device.name} is already revoked; it cannot upload.")
+        return redirect("collection:devices")
+    if request.method == "GET":
+        others = [d.name for d in devices_for_employee(employee=request.user) if d.revoked_at is None and d != device]
+        return render(
+            request,
+            "collection/device_revoke.html",
+            {
+                "device": device,
+                "uploaded": stored_events_for_device(employee=request.user, device=device),
+                "others": others,
+                "erasure_url": _optional_url("consent:portal_erasure"),
+            },
+        )
+    if request.POST.get("confirm") != "on":
+        return redirect(confirm_url)
     device_revoke(employee=request.user, device=device)
-    messages.success(request, f"{device.name} is revoked; it can no longer upload.")
+    messages.success(request, f"{device.name} is revoked: it stopped uploading at once.")
     return redirect("collection:devices")
+
+
+def _optional_url(name: str) -> str | None:
+    # The consent portal links erasure; the collection pages work without it.
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return None
 
 
 @employee_required

@@ -63,7 +63,8 @@ def _flatten(detail: Any, prefix: str = "") -> list[str]:
     if isinstance(detail, dict):
         out: list[str] = []
         for key, value in detail.items():
-            name = key if key != "non_field_errors" else ""
+            # DRF keys list items by their (int) index: index 0 is a name too.
+            name = str(key) if key != "non_field_errors" else ""
             out.extend(_flatten(value, f"{prefix}{name}" if not prefix or not name else f"{prefix}.{name}"))
         return out
     if isinstance(detail, list):

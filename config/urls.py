@@ -38,6 +38,8 @@ api_v1 = [
     path("consent/", include("consent.api_urls")),
     path("collection/", include("collection.api_urls")),
     path("access/", include("access.api_urls")),
+    # The receipts of erasure requests, beside the employee's list of them (consent/me/erasure-requests).
+    path("consent/", include("erasure.api_urls")),
 ]
 
 urlpatterns = [

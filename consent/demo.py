@@ -8,6 +8,7 @@ from accounts.models import Role, User
 from consent import services
 from consent.models import AllowedApplication, ConsentEvent, ConsentNotice, DataCategory, RetentionRule, Subject
 from consent.selectors import current_notice
+from consent.stats import consent_rates_release_make
 
 ALL = list(DataCategory.values)
 
@@ -89,6 +90,13 @@ def seed_consent_demo(*, stdout) -> None:
         and not ConsentEvent.objects.filter(subject__employee=alice, kind=ConsentEvent.Kind.EXCLUSIONS_CHANGED).exists()
     ):
         services.consent_set_exclusions(employee=alice, excluded_apps=["com.tinyspeck.slackmacgap"])
+    # The officer console shows only scheduled releases; make this period's now so `make run` has figures.
+    release = consent_rates_release_make()
     stdout.write(
-        f"consent: notice v{notice.version} published, {len(APPS)} allowed applications, {granted} employees opted in."
+        f"consent: notice v{notice.version} published, {len(APPS)} allowed applications, {granted} employees opted in"
+        + (
+            ", consent rates released."
+            if release is not None
+            else "; this period's consent rates are released already."
+        )
     )

@@ -56,10 +56,33 @@ class ReviewForm(forms.Form):
 
 
 class WithdrawForm(forms.Form):
-    """Withdraw one category, or everything when none is named; optionally ask for erasure."""
+    """Withdraw one category, or everything when none is named; optionally ask for erasure.
+
+    With erasure, ``confirm`` says the employee saw the confirmation page and its numbers.
+    """
 
     category = forms.CharField(required=False, max_length=32)
     erase = forms.BooleanField(required=False)
+    confirm = forms.BooleanField(required=False)
+
+
+ERASE_KEEP_RECORDING = "keep"
+ERASE_AND_WITHDRAW = "withdraw"
+ERASURE_MODES = [
+    (ERASE_KEEP_RECORDING, "Erase what was recorded so far and keep recording"),
+    (ERASE_AND_WITHDRAW, "Erase and stop recording (withdraw consent)"),
+]
+NO_ERASURE_MODE = "Choose whether recording should go on after the erasure, or stop."
+
+
+class ErasureForm(forms.Form):
+    """Ask for everything recorded to be erased, saying whether recording goes on; ``confirm`` after seeing the effect."""
+
+    mode = forms.ChoiceField(
+        choices=ERASURE_MODES,
+        error_messages={"required": NO_ERASURE_MODE, "invalid_choice": NO_ERASURE_MODE},
+    )
+    confirm = forms.BooleanField(required=False)
 
 
 class ExclusionsForm(forms.Form):
@@ -119,14 +142,19 @@ class AllowlistAddForm(forms.Form):
     categories = ValuesField()
 
 
-class AllowlistUpdateForm(forms.Form):
-    display_name = forms.CharField(required=False, max_length=200)
-    categories = ValuesField()
-    remove = forms.BooleanField(required=False)
+class AllowlistTableForm(forms.Form):
+    """The whole allowlist table as one form: ``app`` lists the rows' ids in order; each row's
+    fields are named after its id (``name:<id>``, ``categories:<id>``), since a checkbox
+    group cannot be told apart by position."""
 
-    def clean_display_name(self) -> str | None:
-        # Not posted: keep the current name. Posted blank: the service refuses it.
-        return self.cleaned_data["display_name"] if self.add_prefix("display_name") in self.data else None
+    app = ValuesField()
+
+    def rows(self) -> list[tuple[str, str, list[str]]]:
+        """``(app_id, display_name, categories)`` per row, as the service takes them."""
+        return [
+            (app_id, self.data.get(f"name:{app_id}", ""), [str(v) for v in self.data.getlist(f"categories:{app_id}")])
+            for app_id in self.cleaned_data["app"]
+        ]
 
 
 class DaysField(forms.IntegerField):

@@ -208,3 +208,39 @@ class ConsentReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"receipt {self.id}"
+
+
+class ConsentRatesRelease(models.Model):
+    """One scheduled, noised release of consent rates: what officers see until the next one.
+
+    Made at most once per period by ``consent.stats.consent_rates_release_make``
+    (the unique ``period_start`` enforces it); officers never see a live
+    computation, so looking again after an account changes shows nothing new.
+    ``figures`` holds only noised counts (``consent.noise``), never exact ones.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    period_start = models.DateTimeField(unique=True)
+    period_end = models.DateTimeField()
+    created_at = models.DateTimeField()
+    # The privacy budget this release spends, and the L1 sensitivity its noise was calibrated to.
+    epsilon = models.FloatField()
+    sensitivity = models.PositiveIntegerField()
+    min_group = models.PositiveIntegerField()
+    # 95% of released counts lie within this many of the truth (a property of the noise, not of the data).
+    halfwidth_95 = models.PositiveIntegerField()
+    # {"overall": group, "departments": [group, ...]}; group = {"name", "suppressed", "employees",
+    # "granted": {category: int | None}, "any_granted": int | None}, noised, None where suppressed.
+    figures = models.JSONField()
+
+    class Meta:
+        ordering = ["-period_start"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(epsilon__gt=0), name="rates_release_epsilon_positive"),
+            models.CheckConstraint(
+                condition=models.Q(period_end__gt=models.F("period_start")), name="rates_release_period"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"consent rates for {self.period_start:%Y-%m-%d %H:%M}"

@@ -54,3 +54,26 @@ class ErasureRequest(models.Model):
 
     def __str__(self) -> str:
         return f"erasure {self.id} ({self.status})"
+
+
+class DeletionReceipt(models.Model):
+    """The signed receipt given to the employee once their erasure request is done; one per request.
+
+    Issued after the completing transaction commits, because it cites the
+    ``seq`` of the ``erasure.completed`` audit entry, which is numbered at
+    commit.  See ``erasure.receipts``.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # One-to-one: issuing twice (a task delivered twice, the sweep racing it) stores one receipt.
+    request = models.OneToOneField(ErasureRequest, on_delete=models.PROTECT, related_name="receipt")
+    kid = models.CharField(max_length=64)
+    jws = models.TextField()
+    audit_seq = models.BigIntegerField()
+    issued_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-issued_at"]
+
+    def __str__(self) -> str:
+        return f"deletion receipt {self.id} of {self.request_id}"

@@ -29,13 +29,15 @@ from accounts.models import User
 from audit.actions import AuditAction
 from audit.services import audit_record
 from audit.targets import subject_target
-from collection.models import EventChunk
+from audit.timestamps import rfc3339
+from collection.models import EventChunk, SubjectKey
 from collection.services import subject_ciphertext_delete, subject_key_destroy
 from consent.models import ConsentEvent, RetentionRule, Subject
 from consent.selectors import consent_state_for_subject
 from consent.services import consent_withdraw, subject_for_employee
 from consent.services.guards import clean_categories, require_employee
 from erasure.models import ErasureRequest
+from erasure.receipts import data_key_id, deletion_receipts_issue_missing
 
 ACTOR = "system:erasure"
 RETENTION_ACTOR = "system:retention"
@@ -142,9 +144,13 @@ def erasure_request_carry_out(*, request_id: uuid.UUID | str) -> bool:
         request = _claim(request_id, skip_locked=True)
         if request is None:
             return False
-        shredded: dict[str, int] = {}
+        shredded: dict[str, Any] = {}
         if not request.categories:
-            shredded = subject_key_destroy(subject=request.subject, actor=ACTOR, reason=request.reason)
+            # Named (by a digest of its wrapped form) before it goes, for the deletion receipt.
+            wrapped = SubjectKey.objects.filter(subject=request.subject).values_list("wrapped_key", flat=True).first()
+            shredded = {**subject_key_destroy(subject=request.subject, actor=ACTOR, reason=request.reason)}
+            shredded["data_key"] = data_key_id(wrapped) if wrapped is not None else None
+            shredded["key_destroyed_at"] = rfc3339(timezone.now()) if wrapped is not None else None
     with transaction.atomic():
         request = _claim(request_id, skip_locked=False)
         if request is None:  # another worker finished it in between
@@ -152,6 +158,7 @@ def erasure_request_carry_out(*, request_id: uuid.UUID | str) -> bool:
         outcome = subject_ciphertext_delete(
             subject=request.subject, actor=ACTOR, reason=request.reason, categories=request.categories or None
         )
+        outcome["ciphertext_deleted_at"] = rfc3339(timezone.now())
         erasure_request_complete(request=request, actor=ACTOR, outcome={**shredded, **outcome})
     return True
 
@@ -160,11 +167,19 @@ def erasure_requests_process(*, limit: int = 100) -> int:
     """Carry out pending requests, earliest deadline first. Returns how many were done."""
     pending = ErasureRequest.objects.filter(status=ErasureRequest.Status.PENDING).order_by("due_at")
     ids = list(pending.values_list("pk", flat=True)[:limit])
-    return sum(erasure_request_carry_out(request_id=request_id) for request_id in ids)
+    done = sum(erasure_request_carry_out(request_id=request_id) for request_id in ids)
+    # Receipts whose step after commit was lost (a broker outage, a crash) are issued here.
+    deletion_receipts_issue_missing(limit=limit)
+    return done
 
 
 def erasure_request_complete(*, request: ErasureRequest, actor: Any, outcome: dict[str, Any]) -> ErasureRequest:
-    """Mark a request done once its data is unreadable and deleted; called by whoever erased it."""
+    """Mark a request done once its data is unreadable and deleted; called by whoever erased it.
+
+    Once that commits, the employee's deletion receipt is issued (``erasure.receipts``).
+    """
+    from erasure.tasks import issue_deletion_receipt_task  # the tasks module imports this one
+
     with transaction.atomic():
         request.status = ErasureRequest.Status.DONE
         request.completed_at = timezone.now()
@@ -182,6 +197,8 @@ def erasure_request_complete(*, request: ErasureRequest, actor: Any, outcome: di
                 **outcome,
             },
         )
+    # The receipt cites this entry's seq, which exists once the completion commits.
+    transaction.on_commit(lambda: issue_deletion_receipt_task.delay(str(request.pk)), robust=True)
     return request
 
 

@@ -6,12 +6,13 @@ Layout under ``settings.SIGNING_KEY_DIR``::
     <purpose>/ring.json     {"current": kid, "keys": {kid: {"created_at", "retired_at"}}}
 
 Purposes: ``collection`` signs capture tokens, ``receipts`` signs consent
-receipts, ``audit`` signs checkpoints, ``datasets`` signs export manifests.  All public keys that may still verify
+receipts, ``audit`` signs checkpoints, ``datasets`` signs export manifests, ``erasure`` signs
+deletion receipts.  All public keys that may still verify
 something are published together in ``/.well-known/jwks.json``; each ``kid``
 names its purpose.  A ring is created on first use.  Rotation makes a new
 current key and retires the old one, which stays published: collection keys
-for ``SIGNING_KEY_RETIRED_TTL_SECONDS`` (longer than any token lives), receipt
-and audit keys for good, because the documents they signed are kept.
+for ``SIGNING_KEY_RETIRED_TTL_SECONDS`` (longer than any token lives), receipt,
+audit, dataset and erasure keys for good, because the documents they signed are kept.
 
 Other processes (web workers, Celery) notice a rotation by the ring file's
 modification time.
@@ -42,6 +43,7 @@ class Purpose(StrEnum):
     RECEIPTS = "receipts"
     AUDIT = "audit"
     DATASETS = "datasets"
+    ERASURE = "erasure"
 
 
 def b64url(data: bytes) -> str:

@@ -2,7 +2,8 @@
 
 For each export of a grant, the subjects it held who have since withdrawn
 (their current consent no longer covers every category and application of
-theirs the export held, for its purpose) or asked for erasure are listed by
+theirs the export held, for its purpose) or asked for erasure (of everything,
+or of a category the export held) are listed by
 their pseudonym *in that grant's terms*, so the holder can delete them from
 downstream copies.  Acknowledging the list is an audit entry.  Once the
 grant has ended its key is gone and nothing can be listed: the holder must
@@ -15,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Min
 from django.utils import timezone
 
 from access.membership import members_now, readable_storage
@@ -71,6 +71,21 @@ def _held_grant(actor: User, grant: Grant) -> Grant:
     return grant
 
 
+def _first_erasure_of(
+    requests: list[tuple[datetime, list[str]]], *, held: set[tuple], after: datetime
+) -> datetime | None:
+    """When the first erasure request made since ``after`` that covers data the export held was made, if any.
+
+    A request with no categories erases everything; one naming categories
+    erases only those, so it concerns the export only if the export held one.
+    """
+    held_categories = {pair[0] for pair in held}
+    for requested_at, categories in requests:
+        if requested_at >= after and (not categories or held_categories & set(categories)):
+            return requested_at
+    return None
+
+
 def withdrawals_for_holder(*, actor: User, grant: Grant) -> Withdrawals:
     """Who left each of the grant's exports since it was made, in the grant's pseudonyms."""
     grant = _held_grant(actor, grant)
@@ -79,12 +94,15 @@ def withdrawals_for_holder(*, actor: User, grant: Grant) -> Withdrawals:
     covered = {m.subject_id: m.pairs for m in members_now(grant.request)}
     exports = list(grant.exports.order_by("created_at"))
     rows = ExportSubject.objects.filter(export__in=exports).select_related("subject")
-    erasures = dict(
+    # Every request, not only each subject's first: one made before an export (of other categories,
+    # say) must not hide a later one that erases what the export held.
+    erasures: dict[int, list[tuple[datetime, list[str]]]] = {}
+    for subject_id, requested_at, categories in (
         ErasureRequest.objects.filter(subject_id__in=rows.values("subject_id"))
-        .values("subject_id")
-        .annotate(first=Min("requested_at"))
-        .values_list("subject_id", "first")
-    )
+        .order_by("requested_at")
+        .values_list("subject_id", "requested_at", "categories")
+    ):
+        erasures.setdefault(subject_id, []).append((requested_at, categories))
     changed = dict(
         ConsentState.objects.filter(subject_id__in=rows.values("subject_id")).values_list(
             "subject_id", "last_event__created_at"
@@ -94,7 +112,7 @@ def withdrawals_for_holder(*, actor: User, grant: Grant) -> Withdrawals:
     for row in rows:
         export = by_export[row.export_id].export
         held = {tuple(pair) for pair in row.pairs}
-        erased_at = erasures.get(row.subject_id)
+        erased_at = _first_erasure_of(erasures.get(row.subject_id, []), held=held, after=export.created_at)
         if erased_at is not None and erased_at >= export.created_at:
             since, reason = erased_at, "erasure_requested"
         elif not held <= covered.get(row.subject_id, frozenset()):

@@ -218,6 +218,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "access.tasks.expire_grants_task",
         "schedule": timedelta(minutes=1),
     },
+    # Checks often, releases once per CONSENT_RATES_RELEASE_HOURS period (the release table says if it is due).
+    "consent-rates-release": {
+        "task": "consent.tasks.release_consent_rates_task",
+        "schedule": timedelta(minutes=15),
+    },
 }
 
 # The data controller named in consent receipts (Kantara CR v1.1 piiControllers).
@@ -228,6 +233,25 @@ CONSENT_JURISDICTION = env_str("CONSENT_JURISDICTION", "EU")
 # Consent-rate reports hide any group smaller than this, so nobody's choice
 # can be inferred from an aggregate.  A privacy rule, not a deployment knob.
 CONSENT_STATS_MIN_GROUP = 5
+
+# --- Consent rates releases (consent.stats, consent.noise) --------------------
+# Officers see consent rates only as scheduled releases, never computed on
+# demand, so comparing two looks around one account's change reveals nothing
+# exact.  One release per period of this many hours (periods start at the Unix
+# epoch, so 24 means one per UTC day).
+CONSENT_RATES_RELEASE_HOURS = env_int("CONSENT_RATES_RELEASE_HOURS", 24, minimum=1, maximum=24 * 366)
+# The differential-privacy budget each release spends (its counts get
+# geometric noise of scale sensitivity / epsilon; smaller is more private and
+# noisier).  Releases compose: k releases spend k * epsilon in all.
+try:
+    CONSENT_RATES_EPSILON = float(env_str("CONSENT_RATES_EPSILON", "1.0"))
+except ValueError:
+    CONSENT_RATES_EPSILON = float("nan")
+if not (0 < CONSENT_RATES_EPSILON <= 10):  # also refuses nan and inf
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("CONSENT_RATES_EPSILON must be a number in (0, 10].")
+
 # Days an erasure request may take before it is overdue (read by erasure.services).
 ERASURE_DUE_DAYS = env_int("ERASURE_DUE_DAYS", 30, minimum=1)
 
@@ -344,3 +368,9 @@ MASTER_KEY_AUTOCREATE = env_bool("MASTER_KEY_AUTOCREATE", DEBUG)
 API_TOKEN_LIFETIME_DAYS = env_int("API_TOKEN_LIFETIME_DAYS", 30, minimum=1)
 # Active (not revoked) capture devices one employee may hold; enrolling one more is refused.
 COLLECTION_MAX_DEVICES_PER_EMPLOYEE = env_int("COLLECTION_MAX_DEVICES_PER_EMPLOYEE", 5, minimum=1)
+
+# --- Set-password links (accounts console) ------------------------------------
+# Seconds a one-time set-password link, issued by an administrator for a new
+# account or a password reset, stays valid (Django's token generator reads
+# this name); three days, so a link handed over on a Friday still works on Monday.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 24 * 3600, minimum=600, maximum=14 * 24 * 3600)

@@ -18,6 +18,8 @@ class OfficerWrites(IsAuthenticated):
     """Any signed-in user reads; only privacy officers write."""
 
     message = "This requires the privacy_officer role."
+    # Read by config.schema: these methods answer 403 without the role.
+    role_restricted_methods = ("POST", "PUT", "PATCH", "DELETE")
 
     def has_permission(self, request, view) -> bool:
         if not super().has_permission(request, view):

@@ -165,62 +165,84 @@ class RetentionApi(APIView):
         return Response({"rules": selectors.retention_rules()})
 
 
+def _cell_out(cell) -> dict | None:
+    if cell is None:
+        return None
+    return {
+        "suppressed": cell.suppressed,
+        "granted": cell.granted,
+        "rate": cell.rate,
+        "margin": cell.margin,
+    }
+
+
 def _group_out(group) -> dict | None:
     if group is None:
         return None
-    if group.suppressed:
-        return {
-            "name": group.name,
-            "label": group.label,
-            "employees": None,
-            "suppressed": True,
-            "granted": None,
-            "rates": None,
-            "any_rate": None,
-        }
     return {
         "name": group.name,
         "label": group.label,
         "employees": group.employees,
-        "suppressed": False,
-        "granted": group.granted,
-        "rates": {c: round(r, 4) for c, r in group.rates.items()},
-        "any_rate": round(group.any_rate, 4) if group.any_rate is not None else None,
+        "suppressed": group.suppressed,
+        "categories": None if group.cells is None else {c: _cell_out(cell) for c, cell in group.cells.items()},
+        "any": _cell_out(group.any),
     }
+
+
+class StatsCellSerializer(serializers.Serializer):
+    suppressed = serializers.BooleanField(
+        help_text="True when the noised figure would read as everyone or no one in the group; then no number is shown."
+    )
+    granted = serializers.IntegerField(allow_null=True, help_text="Noised count of employees who opted in.")
+    rate = serializers.FloatField(allow_null=True, help_text="granted / employees, both noised.")
+    margin = serializers.FloatField(
+        allow_null=True, help_text="The rate is within rate ± margin with 95% probability (the noise's spread)."
+    )
 
 
 class StatsGroupSerializer(serializers.Serializer):
     name = serializers.CharField()
-    label = serializers.CharField(help_text='The group size as shown: a count, or "fewer than 5" when suppressed.')
-    employees = serializers.IntegerField(allow_null=True, help_text="Null when the group is suppressed.")
-    suppressed = serializers.BooleanField()
-    granted = serializers.DictField(child=serializers.IntegerField(), allow_null=True)
-    rates = serializers.DictField(child=serializers.FloatField(), allow_null=True)
-    any_rate = serializers.FloatField(allow_null=True)
+    label = serializers.CharField(help_text='The group size as shown: "about <n>", or "suppressed".')
+    employees = serializers.IntegerField(allow_null=True, help_text="Noised headcount; null when suppressed.")
+    suppressed = serializers.BooleanField(help_text="True when the noised headcount is under the threshold.")
+    categories = serializers.DictField(child=StatsCellSerializer(), allow_null=True)
+    any = StatsCellSerializer(allow_null=True, help_text="Opted in to at least one category.")
+
+
+class StatsReleaseSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    period_start = serializers.DateTimeField()
+    period_end = serializers.DateTimeField()
+    created_at = serializers.DateTimeField()
+    epsilon = serializers.FloatField(help_text="Differential-privacy budget this release spent.")
+    sensitivity = serializers.IntegerField(help_text="L1 sensitivity the noise is calibrated to (one person's change).")
 
 
 class ConsentStatsApi(APIView):
-    """Aggregate consent rates by category, overall and per department. Groups under the threshold are suppressed."""
+    """The latest scheduled release of consent rates: noised, with 95% margins; never computed on demand."""
 
     permission_classes = [IsPrivacyOfficer]
 
     class OutputSerializer(serializers.Serializer):
         threshold = serializers.IntegerField()
-        overall = StatsGroupSerializer()
+        confidence = serializers.FloatField()
+        release = StatsReleaseSerializer(allow_null=True, help_text="Null until the first release is made.")
+        next_release_due = serializers.DateTimeField()
+        overall = StatsGroupSerializer(allow_null=True)
         departments = StatsGroupSerializer(many=True)
-        pooled_small = StatsGroupSerializer(allow_null=True)
-        overall_excludes_small = serializers.BooleanField()
 
     @extend_schema(responses={200: OutputSerializer, 403: ErrorSerializer})
     def get(self, request):
         rates = stats.consent_stats_for_officer(actor=request.user)
+        release = rates.release
         return Response(
             {
                 "threshold": rates.threshold,
+                "confidence": rates.confidence,
+                "release": None if release is None else StatsReleaseSerializer(release).data,
+                "next_release_due": serializers.DateTimeField().to_representation(rates.next_release_due),
                 "overall": _group_out(rates.overall),
                 "departments": [_group_out(d) for d in rates.departments],
-                "pooled_small": _group_out(rates.pooled_small),
-                "overall_excludes_small": rates.overall_excludes_small,
             }
         )
 

@@ -14,7 +14,13 @@ erasure app's (``erasure.services``), which builds on these.
 
 from __future__ import annotations
 
-from consent.services.capture_rules import allowlist_add, allowlist_remove, allowlist_update, retention_set
+from consent.services.capture_rules import (
+    allowlist_add,
+    allowlist_remove,
+    allowlist_save,
+    allowlist_update,
+    retention_set,
+)
 from consent.services.changes import (
     consent_grant,
     consent_set_choices,
@@ -27,6 +33,7 @@ from consent.services.subjects import subject_for_employee
 __all__ = [
     "allowlist_add",
     "allowlist_remove",
+    "allowlist_save",
     "allowlist_update",
     "consent_grant",
     "consent_set_choices",

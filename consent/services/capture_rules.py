@@ -15,7 +15,7 @@ from django.db import transaction
 from accounts.models import User
 from audit.actions import AuditAction
 from audit.services import audit_record
-from config.errors import Conflict, InvalidInput
+from config.errors import Conflict, InvalidInput, NotFound
 from consent import locks
 from consent.models import AllowedApplication, RetentionRule
 from consent.services.guards import clean_categories, require_officer
@@ -91,6 +91,37 @@ def allowlist_update(
             detail={"old": old, "new": _app_snapshot(app)},
         )
     return app
+
+
+def allowlist_save(*, actor: User, rows: list[tuple[str, str, list[str]]]) -> list[AllowedApplication]:
+    """Save the whole allowlist table at once: ``(app_id, display_name, categories)`` per row.
+
+    All or nothing: every row is checked before any is written, an entry
+    removed meanwhile refuses the save, and only rows that change are
+    written (one audit entry each).  Entries are locked in primary-key order.
+    """
+    require_officer(actor)
+    by_id = {app_id: (name, categories) for app_id, name, categories in rows}
+    if len(by_id) != len(rows):
+        raise InvalidInput("duplicate_application", "The table names one application twice; reload the page.")
+    with transaction.atomic():
+        apps = list(AllowedApplication.objects.filter(app_id__in=by_id).order_by("pk"))
+        missing = sorted(set(by_id) - {app.app_id for app in apps})
+        if missing:
+            raise NotFound(
+                "not_found", f"No longer on the allowlist: {', '.join(missing)}. Reload the page; nothing was saved."
+            )
+        changed = []
+        for app in apps:
+            app = locks.allowed_application_lock(app)
+            name, categories = by_id[app.app_id]
+            name = name.strip()
+            if not name:
+                raise InvalidInput("invalid_display_name", f"Give {app.app_id} a display name; nothing was saved.")
+            wanted = clean_categories(categories)
+            if name != app.display_name or sorted(wanted) != sorted(app.categories):
+                changed.append(allowlist_update(actor=actor, app=app, display_name=name, categories=wanted))
+    return changed
 
 
 def allowlist_remove(*, actor: User, app: AllowedApplication) -> None:

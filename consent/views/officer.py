@@ -1,8 +1,8 @@
 """The privacy officer's console: aggregate consent rates, notices, the allowlist, retention and erasure deadlines.
 
-Nothing here shows an individual: rates come from ``consent.stats``, which
-suppresses small groups, and deadlines from ``erasure.selectors``, which
-counts only.
+Nothing here shows an individual: rates are the latest scheduled, noised
+release from ``consent.stats`` (never a live computation), and deadlines come
+from ``erasure.selectors``, which counts only.
 """
 
 from __future__ import annotations
@@ -11,16 +11,18 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from access.selectors import review_queue_for_officer
 from accounts.decorators import officer_required
 from charts import BarChart, Chart
+from collection.selectors import events_stored_from_app
 from config.errors import ApplicationError, InvalidInput
 from config.exceptions import status_for
 from consent import selectors, services, stats
-from consent.forms import AllowlistAddForm, AllowlistUpdateForm, NoticeForm, RetentionForm
-from consent.models import ConsentNotice, DataCategory
+from consent.forms import AllowlistAddForm, AllowlistTableForm, NoticeForm, RetentionForm
+from consent.models import ConsentNotice, DataCategory, category_short_label
+from consent.notice_changes import consent_holders_by_category, notice_changes, retention_drift
 from consent.views.pages import attempt, form_errors_to_messages, found
 from erasure import selectors as erasure_selectors
 
@@ -54,10 +56,12 @@ def officer_home(request: HttpRequest) -> HttpResponse:
             {"value": value, "label": label, "days": rules.get(value)} for value, label in DataCategory.choices
         ],
         "stats": rates,
+        "retention_drift": retention_drift(selectors.current_notice(), rules),
         "erasure": deadlines,
         "erasure_chart": _deadlines_chart(deadlines),
-        "stat_groups": [rates.overall, *rates.departments] + ([rates.pooled_small] if rates.pooled_small else []),
+        "stat_groups": rates.groups,
         "categories": DataCategory.choices,
+        "short_categories": [(value, category_short_label(value)) for value in DataCategory.values],
         "pending_requests": review_queue_for_officer(actor=request.user).count(),
     }
     return render(request, "consent/officer_home.html", context)
@@ -68,7 +72,9 @@ def officer_notice(request: HttpRequest, notice_id: int | None = None) -> HttpRe
     """Write a new draft or edit one; published versions are shown read-only."""
     notice = found(lambda: selectors.notice_for_actor(actor=request.user, notice_id=notice_id)) if notice_id else None
     if request.method != "POST":
-        return render(request, "consent/officer_notice.html", _notice_context(notice, NoticeForm.for_notice(notice)))
+        # A new notice starts from the one employees consent under now.
+        form = NoticeForm.for_notice(notice if notice is not None else selectors.current_notice())
+        return render(request, "consent/officer_notice.html", _notice_context(notice, form))
     form = NoticeForm(request.POST)
     if not form.is_valid():
         form_errors_to_messages(request, form)
@@ -88,18 +94,30 @@ def officer_notice(request: HttpRequest, notice_id: int | None = None) -> HttpRe
 
 
 def _notice_context(notice: ConsentNotice | None, form: NoticeForm) -> dict:
+    editable = notice is None or notice.status == ConsentNotice.Status.DRAFT
+    current = selectors.current_notice()
     return {
         "notice": notice,
         "form": form,
         "categories": DataCategory.choices,
-        "editable": notice is None or notice.status == ConsentNotice.Status.DRAFT,
+        "editable": editable,
+        "current": current,
+        # A saved draft against the published notice; a new one is a copy of it until saved.
+        "changes": notice_changes(notice, current, selectors.retention_rules()) if notice and editable else None,
     }
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @officer_required
 def officer_notice_publish(request: HttpRequest, notice_id: int) -> HttpResponse:
+    """Publishing is confirmed on its own page, which states what changes and whose consent ends."""
     notice = found(lambda: selectors.notice_for_actor(actor=request.user, notice_id=notice_id))
+    if request.method == "GET":
+        if notice.status != ConsentNotice.Status.DRAFT:
+            return redirect("consent:officer_notice", notice_id=notice.pk)
+        current = selectors.current_notice()
+        context = {"notice": notice, "changes": notice_changes(notice, current, selectors.retention_rules())}
+        return render(request, "consent/officer_notice_publish.html", context)
     if attempt(
         request,
         lambda: services.notice_publish(actor=request.user, notice=notice),
@@ -124,27 +142,42 @@ def officer_allowlist_add(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @officer_required
-def officer_allowlist_update(request: HttpRequest, app_id: str) -> HttpResponse:
+def officer_allowlist_save(request: HttpRequest) -> HttpResponse:
+    """Save every row of the allowlist table at once (all or nothing)."""
+    form = AllowlistTableForm(request.POST)
+    attempt(
+        request,
+        lambda: _saved_count(services.allowlist_save(actor=request.user, rows=form.rows()), request),
+        "Allowlist saved.",
+        form,
+    )
+    return redirect(reverse("consent:officer_home") + "#allowlist")
+
+
+def _saved_count(changed: list, request: HttpRequest) -> None:
+    if not changed:
+        messages.info(request, "Nothing changed.")
+
+
+@require_http_methods(["GET", "POST"])
+@officer_required
+def officer_allowlist_remove(request: HttpRequest, app_id: str) -> HttpResponse:
+    """Removing an application is confirmed on a page that says what stops and what stays."""
     app = found(lambda: selectors.allowed_application_for_officer(actor=request.user, app_id=app_id))
-    form = AllowlistUpdateForm(request.POST)
-    if form.is_valid() and form.cleaned_data["remove"]:
-        attempt(
-            request,
-            lambda: services.allowlist_remove(actor=request.user, app=app),
-            f"{app_id} removed from the allowlist.",
-        )
-    else:
-        attempt(
-            request,
-            lambda: services.allowlist_update(
-                actor=request.user,
-                app=app,
-                display_name=form.cleaned_data["display_name"],
-                categories=form.cleaned_data["categories"],
-            ),
-            f"{app_id} saved.",
-            form,
-        )
+    if request.method == "GET":
+        holders = consent_holders_by_category()
+        context = {
+            "app": app,
+            "categories": [category_short_label(c) for c in app.categories],
+            "employees": max((holders.get(c, 0) for c in app.categories), default=0),
+            "stored_events": events_stored_from_app(app_id=app.app_id),
+        }
+        return render(request, "consent/officer_allowlist_remove.html", context)
+    attempt(
+        request,
+        lambda: services.allowlist_remove(actor=request.user, app=app),
+        f"{app.display_name} ({app.app_id}) removed from the allowlist; uploads from it are refused from now on.",
+    )
     return redirect(reverse("consent:officer_home") + "#allowlist")
 
 

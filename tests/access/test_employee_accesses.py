@@ -199,7 +199,7 @@ def test_the_portal_lists_the_exports_in_plain_words_with_a_link_to_the_proof(
     accesses = section(client.get("/portal").content.decode(), "accesses")
     assert (
         "rita exported a dataset for Train AI agents that operate computers"
-        f" under grant <code>{granted['id']}</code> on 1 June 2026, 14:00 (Clicks and scrolling, Mouse movement)."
+        f" under grant <code>{granted['id']}</code> on 1 Jun 2026, 14:00 UTC (Clicks and scrolling, Mouse movement)."
     ) in accesses
     proof_url = f"/api/v1/access/me/exports/{first.id}/proof?format=json"
     assert f'href="{proof_url}"' in accesses and str(second.id) not in accesses

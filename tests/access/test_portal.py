@@ -100,8 +100,8 @@ def test_the_home_page_lists_requests_and_grants_in_plain_words(portal_as, grant
         "Clicks and scrolling",
         "agent-training",
         "Train AI agents that operate computers.",  # the purpose's description
-        "2026-06-01 12:00",  # time range
-        "2026-06-01 14:00",
+        "1 Jun 2026, 12:00 UTC",  # time range
+        "1 Jun 2026, 14:00 UTC",
         "Approved by olivia",  # each decision, its officer and reason
         "Scope matches the stated purpose.",
         f"/api/v1/access/grants/{granted['id']}/export",  # the download link
@@ -234,7 +234,7 @@ def test_the_request_page_shows_everything_needed_to_decide(portal_as, pending, 
         "Clicks and scrolling",
         EDITOR,
         BROWSER,
-        "from 2026-06-01 12:00 to 2026-06-01 14:00 UTC",
+        "from 1 Jun 2026, 12:00 UTC to 1 Jun 2026, 14:00 UTC",
         "agent-training: Train AI agents that operate computers.",
         "Train the computer-use agent on pointer trajectories in editors.",
         "Data request by rita",

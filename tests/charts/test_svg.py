@@ -70,3 +70,15 @@ def test_a_bar_chart_labels_each_bar_with_its_value():
     assert texts == ["Pending", "4", "Due within a day", "1", "Overdue", "0"]
     assert root.find(f"{SVG}desc").text == "Erasure deadlines: Pending 4, Due within a day 1, Overdue 0."
     assert chart.rows == [["Pending", "4"], ["Due within a day", "1"], ["Overdue", "0"]]
+
+
+@pytest.mark.parametrize(
+    ("largest", "ticks"),
+    [(0, "0 1 2 3 4"), (2, "0 1 2 3 4"), (13, "0 5 10 15 20"), (4024, "0 2,000 4,000 6,000 8,000")],
+)
+def test_count_axes_tick_at_whole_round_numbers(largest, ticks):
+    chart = LineChart(title="t", labels=["a", "b"], series=[Series("s", [0, largest])]).render()
+
+    root = _parse(chart)
+    labels = [t.text for t in root.iter(f"{SVG}text")][:5]
+    assert " ".join(labels) == ticks

@@ -7,7 +7,8 @@ import pytest
 from audit.models import AuditEntry
 from collection.models import Device
 from consent.services import subject_for_employee
-from tests.collection.conftest import fetch_token
+from tests.collection.conftest import T0, fetch_token
+from tests.consent.portal_helpers import store_events, visible_text
 
 pytestmark = pytest.mark.django_db
 
@@ -97,8 +98,8 @@ def test_the_portal_enrolls_shows_the_secret_once_and_revokes(alice, portal_as):
     again = client.get("/portal/devices")
     assert secret not in again.content.decode() and "Desk PC" in again.content.decode()
     assert Device.objects.count() == 1
-    revoked = client.post(f"/portal/devices/{device.pk}/revoke")
-    assert revoked.status_code == 302
+    revoked = client.post(f"/portal/devices/{device.pk}/revoke", {"confirm": "on"})
+    assert revoked.status_code == 302 and revoked["Location"] == "/portal/devices"
     device.refresh_from_db()
     assert device.revoked_at is not None
 
@@ -258,3 +259,51 @@ def test_enrolling_checks_the_role_again_under_the_account_lock(alice):
         device_enroll(employee=alice, name="Late", platform="linux")
     assert refused.value.code == "not_an_employee"
     assert not Device.objects.exists() and not AuditEntry.objects.filter(action="device.enroll").exists()
+
+
+# --- Revoking on the portal: a confirmation page first, and a redirect after every post ---
+
+
+def test_revoking_on_the_portal_shows_the_effect_first_and_writes_nothing(consenting, enroll, portal_as, frozen):
+    laptop = Device.objects.get(pk=enroll(consenting, name="Work laptop")["device_id"])
+    enroll(consenting, name="Desk PC", platform="linux")
+    store_events(consenting, laptop, at=T0, counts={"mouse": 4000, "clicks": 24})
+    client = portal_as(consenting)
+    assert f'action="/portal/devices/{laptop.pk}/revoke"' in client.get("/portal/devices").content.decode()
+
+    page = client.get(f"/portal/devices/{laptop.pk}/revoke")
+    assert page.status_code == 200
+    text = visible_text(page)
+    assert "Work laptop will stop uploading at once." in text
+    assert "The 4,024 events it uploaded since 1 Jun 2026, 12:00 UTC stay stored." in text
+    assert "Desk PC is not affected and keeps recording what you allowed." in text
+    laptop.refresh_from_db()
+    assert laptop.revoked_at is None and not AuditEntry.objects.filter(action="device.revoke").exists()
+
+    unconfirmed = client.post(f"/portal/devices/{laptop.pk}/revoke")
+    assert unconfirmed.status_code == 302 and unconfirmed["Location"] == f"/portal/devices/{laptop.pk}/revoke"
+    laptop.refresh_from_db()
+    assert laptop.revoked_at is None and not AuditEntry.objects.filter(action="device.revoke").exists()
+
+
+def test_a_confirmed_revoke_redirects_and_a_repeated_post_revokes_nothing_more(consenting, enroll, portal_as):
+    body = enroll(consenting, name="Work laptop")
+    client = portal_as(consenting)
+    done = client.post(f"/portal/devices/{body['device_id']}/revoke", {"confirm": "on"}, follow=True)
+    assert done.redirect_chain == [("/portal/devices", 302)]
+    assert "Work laptop is revoked: it stopped uploading at once." in done.content.decode()
+    assert fetch_token(body["device_secret"]).status_code == 401
+    again = client.post(f"/portal/devices/{body['device_id']}/revoke", {"confirm": "on"}, follow=True)
+    assert again.redirect_chain == [("/portal/devices", 302)]
+    assert "Work laptop is already revoked" in again.content.decode()
+    assert client.get(f"/portal/devices/{body['device_id']}/revoke")["Location"] == "/portal/devices"
+    assert AuditEntry.objects.filter(action="device.revoke", detail__device_id=body["device_id"]).count() == 1
+
+
+def test_nobody_sees_or_revokes_someone_elses_device_on_the_portal(alice, bob, enroll, portal_as):
+    body = enroll(alice)
+    client = portal_as(bob)
+    assert client.get(f"/portal/devices/{body['device_id']}/revoke").status_code == 404
+    assert client.post(f"/portal/devices/{body['device_id']}/revoke", {"confirm": "on"}).status_code == 404
+    assert Device.objects.get(pk=body["device_id"]).revoked_at is None
+    assert not AuditEntry.objects.filter(action="device.revoke").exists()

@@ -56,7 +56,13 @@ def test_withdrawing_everything_is_one_click_with_optional_erasure(portal_as, al
     consent_grant(employee=alice, categories=["mouse", "keystrokes"], notice_version=1)
     client = portal_as(alice)
     assert "Withdraw all consent now" in client.get("/portal").content.decode()
-    response = client.post("/portal/withdraw", {"erase": "on"}, follow=True)
+    # Erasure cannot be undone: the first post leads to a confirmation page and changes nothing.
+    asked = client.post("/portal/withdraw", {"erase": "on"})
+    assert asked.status_code == 302 and asked["Location"] == "/portal/withdraw?erase=on"
+    assert len(state_of(alice).granted) == 2 and not ErasureRequest.objects.exists()
+    confirmed = client.post("/portal/withdraw", {"erase": "on", "confirm": "on"})
+    assert confirmed.status_code == 302 and confirmed["Location"] == "/portal"
+    response = client.get("/portal")
     assert state_of(alice).granted == {}
     assert ErasureRequest.objects.get().reason == "withdrawal"
     text = response.content.decode()
@@ -171,11 +177,25 @@ def test_the_officer_manages_the_allowlist_and_retention_on_the_console(portal_a
     )
     assert "Wildcards are not allowed" in wildcard.content.decode()
 
-    client.post(
-        "/officer/allowlist/com.apple.Terminal", {"display_name": "Terminal", "categories": ["keystroke_timing"]}
+    # The table is one form: every row is posted together.
+    saved = client.post(
+        "/officer/allowlist/save",
+        {
+            "app": ["com.apple.Terminal", "com.microsoft.VSCode", "org.mozilla.firefox"],
+            "name:com.apple.Terminal": "Terminal",
+            "categories:com.apple.Terminal": ["keystroke_timing"],
+            "name:com.microsoft.VSCode": "VS Code",
+            "categories:com.microsoft.VSCode": list(allowlist[0].categories),
+            "name:org.mozilla.firefox": "Firefox",
+            "categories:org.mozilla.firefox": list(allowlist[1].categories),
+        },
     )
+    assert saved.status_code == 302
     assert AllowedApplication.objects.get(app_id="com.apple.Terminal").categories == ["keystroke_timing"]
-    client.post("/officer/allowlist/com.apple.Terminal", {"remove": "1"})
+    confirm = client.get("/officer/allowlist/com.apple.Terminal/remove")
+    assert confirm.status_code == 200 and "Remove Terminal from the allowlist?" in confirm.content.decode()
+    assert AllowedApplication.objects.filter(app_id="com.apple.Terminal").exists(), "the confirmation removes nothing"
+    client.post("/officer/allowlist/com.apple.Terminal/remove")
     assert not AllowedApplication.objects.filter(app_id="com.apple.Terminal").exists()
 
     negative = client.post("/officer/retention", {"keystrokes": "-3", "mouse": "10"}, follow=True)

@@ -63,8 +63,11 @@ def test_reviewing_confirms_held_categories_under_the_current_notice(portal_as, 
 
 
 def test_the_erasure_button_asks_for_everything(portal_as, alice, notice):
-    response = portal_as(alice).post("/portal/erasure", follow=True)
-    assert "Your erasure request is recorded." in messages_on(response)
+    # Nothing switched on: the portal offers only the erasure, which the next page confirms.
+    assert 'type="hidden" name="mode" value="keep"' in portal_as(alice).get("/portal").content.decode()
+    response = portal_as(alice).post("/portal/erasure", {"mode": "keep", "confirm": "on"}, follow=True)
+    assert "Your erasure request is recorded" in messages_on(response)
+    assert "Nothing is being recorded now." in messages_on(response)
     request = ErasureRequest.objects.get()
     assert request.categories == [] and request.reason == "employee_request"
 
@@ -104,15 +107,16 @@ def test_an_overlong_title_is_refused_before_the_service(portal_as, olivia):
     assert "at most 200 characters" in messages_on(response)
 
 
-def test_an_allowlist_entry_keeps_its_name_when_none_is_posted(portal_as, olivia, allowlist):
+def test_an_allowlist_row_without_a_name_is_refused_by_name(portal_as, olivia, allowlist):
     client = portal_as(olivia)
-    client.post("/officer/allowlist/org.mozilla.firefox", {"categories": ["mouse"]})
-    firefox = AllowedApplication.objects.get(app_id="org.mozilla.firefox")
-    assert (firefox.display_name, firefox.categories) == ("Firefox", ["mouse"])
-    blank = client.post("/officer/allowlist/org.mozilla.firefox", {"display_name": " ", "categories": ["mouse"]})
+    blank = client.post(
+        "/officer/allowlist/save",
+        {"app": ["org.mozilla.firefox"], "name:org.mozilla.firefox": " ", "categories:org.mozilla.firefox": ["mouse"]},
+    )
     assert blank.status_code == 302
-    assert "The display name cannot be empty." in messages_on(client.get("/officer"))
-    assert AllowedApplication.objects.get(app_id="org.mozilla.firefox").display_name == "Firefox"
+    assert "Give org.mozilla.firefox a display name; nothing was saved." in messages_on(client.get("/officer"))
+    firefox = AllowedApplication.objects.get(app_id="org.mozilla.firefox")
+    assert firefox.display_name == "Firefox" and "mouse" in firefox.categories and len(firefox.categories) == 4
 
 
 def test_a_retention_value_that_is_not_a_number_is_named(portal_as, olivia, allowlist):

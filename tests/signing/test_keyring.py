@@ -23,7 +23,7 @@ def test_a_ring_is_created_on_first_use_with_a_private_file(settings):
 
 def test_each_purpose_has_its_own_key_in_the_jwks():
     kids = {k["kid"] for k in jwks()["keys"]}
-    assert {kid.split("-")[0] for kid in kids} == {"collection", "receipts", "audit", "datasets"}
+    assert {kid.split("-")[0] for kid in kids} == {"collection", "receipts", "audit", "datasets", "erasure"}
 
 
 def test_rotation_keeps_the_previous_key_published_and_is_audited():
