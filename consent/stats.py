@@ -312,3 +312,26 @@ def consent_stats_for_officer(*, actor: User, now: dt.datetime | None = None) ->
         overall=_group_rates(figures["overall"], release.halfwidth_95),
         departments=[_group_rates(d, release.halfwidth_95) for d in figures["departments"]],
     )
+
+
+@dataclass(frozen=True)
+class RatesHistory:
+    """The overall rate per category in each of the latest releases, oldest first (None where suppressed)."""
+
+    released: list[dt.datetime]
+    rates: dict[str, list[float | None]]
+
+
+def consent_rates_history_for_officer(*, actor: User, releases: int = 30) -> RatesHistory:
+    """Released overall rates over time: a view of what was already released, so it spends no privacy budget."""
+    require_role(
+        actor, Role.PRIVACY_OFFICER, code="permission_denied", message="Only privacy officers see consent rates."
+    )
+    latest = list(ConsentRatesRelease.objects.order_by("-period_start")[:releases])[::-1]
+    rates: dict[str, list[float | None]] = {c: [] for c in DataCategory.values}
+    for release in latest:
+        overall = _group_rates(release.figures["overall"], release.halfwidth_95)
+        for category in DataCategory.values:
+            cell = overall.cells.get(category) if overall.cells else None
+            rates[category].append(cell.rate if cell is not None else None)
+    return RatesHistory(released=[r.period_start for r in latest], rates=rates)

@@ -27,3 +27,20 @@ def test_jwks_is_public_and_lists_ed25519_keys(client):
     for key in keys:
         assert key["kty"] == "OKP" and key["crv"] == "Ed25519" and key["alg"] == "EdDSA" and key["use"] == "sig"
         assert key["kid"] and key["x"]
+
+
+def test_operations_are_grouped_by_who_uses_them(client):
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+    tags = {
+        path: {op["tags"][0] for op in operations.values() if isinstance(op, dict) and "tags" in op}
+        for path, operations in schema["paths"].items()
+    }
+    assert tags["/api/v1/auth/token"] == {"auth"} and tags["/api/v1/me"] == {"auth"}
+    assert tags["/api/v1/users/{username}"] == {"accounts"}
+    assert tags["/api/v1/consent/me/receipts"] == {"consent"}
+    assert tags["/api/v1/collection/batches"] == {"collection"}
+    assert tags["/api/v1/access/requests"] == {"requests"}
+    assert tags["/api/v1/audit/entries"] == {"audit"}
+    used = set().union(*tags.values())
+    assert used == {"auth", "accounts", "consent", "collection", "requests", "audit"}, "no operation is left ungrouped"
+    assert [t["name"] for t in schema["tags"]] == ["auth", "consent", "collection", "requests", "audit", "accounts"]

@@ -70,9 +70,7 @@ def batch_ingest(*, claims: CaptureClaims, subject_id: int, body: bytes) -> Inge
     try:
         batch = decode_batch(body)
     except BatchInvalid as exc:
-        raise InvalidInput(
-            "invalid_batch", exc.message, extra={"event_index": exc.event_index, "field": exc.field}
-        ) from None
+        raise InvalidInput(exc.code, exc.message, extra={"event_index": exc.event_index, "field": exc.field}) from None
     if len(batch.events) > MAX_EVENTS:
         raise TooLarge(
             "too_many_events",

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from access.selectors import review_queue_for_officer
 from accounts.decorators import officer_required
-from charts import BarChart, Chart
+from charts import BarChart, Chart, LineChart, Series
 from collection.selectors import events_stored_from_app
 from config.errors import ApplicationError, InvalidInput
 from config.exceptions import status_for
@@ -25,6 +25,17 @@ from consent.models import ConsentNotice, DataCategory, category_short_label
 from consent.notice_changes import consent_holders_by_category, notice_changes, retention_drift
 from consent.views.pages import attempt, form_errors_to_messages, found
 from erasure import selectors as erasure_selectors
+
+
+def _rates_chart(history: stats.RatesHistory) -> Chart | None:
+    if len(history.released) < 2:
+        return None  # one release is a table, not a trend
+    return LineChart(
+        title=f"Consent rate per category, all employees, last {len(history.released)} releases",
+        labels=[f"{moment:%d %b}" for moment in history.released],
+        series=[Series(category_short_label(c), values) for c, values in history.rates.items()],
+        percent=True,
+    ).render()
 
 
 def _deadlines_chart(deadlines: erasure_selectors.ErasureDeadlines) -> Chart:
@@ -59,6 +70,7 @@ def officer_home(request: HttpRequest) -> HttpResponse:
         "retention_drift": retention_drift(selectors.current_notice(), rules),
         "erasure": deadlines,
         "erasure_chart": _deadlines_chart(deadlines),
+        "rates_chart": _rates_chart(stats.consent_rates_history_for_officer(actor=request.user)),
         "stat_groups": rates.groups,
         "categories": DataCategory.choices,
         "short_categories": [(value, category_short_label(value)) for value in DataCategory.values],
@@ -96,14 +108,17 @@ def officer_notice(request: HttpRequest, notice_id: int | None = None) -> HttpRe
 def _notice_context(notice: ConsentNotice | None, form: NoticeForm) -> dict:
     editable = notice is None or notice.status == ConsentNotice.Status.DRAFT
     current = selectors.current_notice()
+    rules = selectors.retention_rules()
     return {
+        # What publishing would state: the retention rules now, for the draft's categories.
+        "preview_retention": {c: rules.get(c) for c in notice.categories} if notice and editable else {},
         "notice": notice,
         "form": form,
         "categories": DataCategory.choices,
         "editable": editable,
         "current": current,
         # A saved draft against the published notice; a new one is a copy of it until saved.
-        "changes": notice_changes(notice, current, selectors.retention_rules()) if notice and editable else None,
+        "changes": notice_changes(notice, current, rules) if notice and editable else None,
     }
 
 

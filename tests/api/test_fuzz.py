@@ -52,6 +52,7 @@ from schemathesis.specs.openapi.checks import (
 from access.services import data_request_review, data_request_submit
 from accounts.models import Role
 from accounts.services import api_token_create
+from collection.models import Device
 from collection.services import device_enroll, token_issue
 from consent.services import consent_grant
 from tests.conftest import ALL_CATEGORIES, make_user
@@ -120,11 +121,15 @@ class Credentials:
         if credential == "anonymous":
             return {}
         if credential in ("device", "capture"):
+            # Each request enrolls a fresh device; the per-employee cap would refuse the sixth.
+            Device.objects.filter(employee=self.users[Role.EMPLOYEE], revoked_at__isnull=True).update(
+                revoked_at=timezone.now()
+            )
             device, secret = device_enroll(employee=self.users[Role.EMPLOYEE], name="Fuzz laptop", platform="macos")
             if credential == "device":
                 return {"Authorization": f"Device {secret}"}
             return {"Authorization": f"Bearer {token_issue(device=device).token}"}
-        return {"Authorization": f"Token {api_token_create(user=self.users[credential])}"}
+        return {"Authorization": f"Token {api_token_create(user=self.users[credential]).value}"}
 
 
 @pytest.fixture(autouse=True)

@@ -197,7 +197,7 @@ def test_the_officer_console_shows_the_release_its_uncertainty_and_why(portal_as
         page = portal_as(olivia).get("/officer")
     assert page.status_code == 200
     text = page.content.decode()
-    assert "Released 2026-03-02 09:30 UTC" in text and "next release due 2026-03-03 00:00 UTC" in text
+    assert "Released 2 Mar 2026, 09:30 UTC" in text and "next release due 3 Mar 2026, 00:00 UTC" in text
     assert "&epsilon; = 1.0" in text
     assert "40% <span" in text and "&plusmn;&nbsp;100&nbsp;pts" in text  # 2 of 5, with its 95% margin
     assert "Legal</td>\n      <td>suppressed" in text
@@ -309,3 +309,21 @@ def test_the_service_refuses_to_start_with_an_unusable_epsilon(value, tmp_path):
         timeout=120,
     )
     assert result.returncode != 0 and "CONSENT_RATES_EPSILON must be a number in (0, 10]." in result.stderr
+
+
+def test_the_console_charts_released_rates_over_time(portal_as, olivia, notice, allowlist, time_machine):
+    from datetime import UTC, datetime, timedelta
+
+    from consent.stats import consent_rates_history_for_officer, consent_rates_release_make
+
+    start = datetime(2026, 9, 1, tzinfo=UTC)
+    for day in range(3):
+        time_machine.move_to(start + timedelta(days=day, hours=1), tick=False)
+        consent_rates_release_make()
+
+    history = consent_rates_history_for_officer(actor=olivia)
+    assert len(history.released) == 3 and history.released == sorted(history.released)
+    assert set(history.rates) == {"keystrokes", "keystroke_timing", "mouse", "clicks", "app_focus"}
+    page = portal_as(olivia).get("/officer").content.decode()
+    assert "Consent rate per category, all employees, last 3 releases" in page
+    assert '<th scope="row">01 Sep</th>' in page and '<th scope="row">03 Sep</th>' in page

@@ -95,3 +95,16 @@ def test_a_draft_without_retention_rules_cannot_be_published_from_the_confirmati
 
     assert "Set a retention rule before publishing; none for: Mouse movement." in confirm
     assert "disabled" in confirm
+
+
+def test_a_draft_is_previewed_as_employees_will_see_it(portal_as, olivia, notice, allowlist):
+    client = portal_as(olivia)
+    client.post("/officer/notices/new", _draft_form(title="Recording, revised", categories=["mouse", "clicks"]))
+    draft = ConsentNotice.objects.get(status="draft")
+
+    page = client.get(f"/officer/notices/{draft.pk}").content.decode()
+
+    preview = page[page.index("Preview: as employees will see it") :]
+    assert "<h3>Recording, revised</h3>" in preview
+    assert "<td>Mouse movement</td><td>90 days</td>" in preview, "the retention publishing would state"
+    assert "agent-training" in preview and "privacy@example.com" in preview
