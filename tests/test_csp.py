@@ -88,12 +88,19 @@ def _audit(response) -> _PageAudit:
     return audit
 
 
-PUBLIC_PAGES = ["/login", "/django-admin/login/"]
+PUBLIC_PAGES = ["/login", "/notices/v1"]
 
 
 @pytest.mark.parametrize("path", PUBLIC_PAGES)
 def test_public_pages_carry_the_policy_and_need_nothing_it_forbids(client, notice, path):
     _audit(client.get(path))
+
+
+def test_the_django_admin_sign_in_is_the_portals_and_carries_the_policy(client, notice):
+    redirected = client.get("/django-admin/login/")
+    assert redirected.status_code == 302 and redirected["Location"].startswith("/login?next=")
+    assert "default-src 'self'" in redirected["Content-Security-Policy"]
+    _audit(client.get(redirected["Location"]))
 
 
 PAGES_BY_ROLE = {
