@@ -19,6 +19,7 @@ from django.utils import timezone
 from access.services import data_request_submit
 from collection.services import device_enroll
 from consent.services import consent_grant
+from consent.stats import consent_rates_release_make
 from tests.collection.conftest import (  # noqa: F401  (_master_key: a fixture, registered by being named here)
     BROWSER,
     EDITOR,
@@ -107,7 +108,7 @@ def sign_in(page):
 
 @pytest.fixture
 def organisation(alice, olivia, rita, aaron, adam, notice, allowlist, _master_key):  # noqa: F811
-    """Enough data that each console shows its tables filled: consent, a device with uploads, a pending request."""
+    """Enough data that each console shows its tables filled: consent, uploads, released rates, a pending request."""
     # alice opted in and enrolled ten minutes ago, so her events lie in the past when uploaded now.
     started = timezone.now() - timedelta(minutes=10)
     with time_machine.travel(started, tick=False):
@@ -124,6 +125,8 @@ def organisation(alice, olivia, rita, aaron, adam, notice, allowlist, _master_ke
     uploaded = upload(token.json()["token"], batch(events))
     assert uploaded.status_code == 202, uploaded.content
     make_user("bernadette-from-quality-assurance", "employee", "requester", department="Quality Assurance")
+    # A release of consent rates, so the officer's rates table is on the page.
+    consent_rates_release_make()
     until = timezone.now().replace(second=0, microsecond=0) - timedelta(hours=1)
     request = data_request_submit(
         requester=rita,
