@@ -343,6 +343,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Without deep links Swagger UI renders no link inside each operation's expand button:
+    # a link nested in a button is unreachable for screen readers and a too-small tap target
+    # (axe-core: nested-interactive, target-size; tests/browser/test_pages.py).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False},
 }
 
 # --- Internationalisation, static files ------------------------------------
