@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, Max, OuterRef, Sum
+from django.db.models import Exists, Max, OuterRef, QuerySet, Sum
 from django.utils import timezone
 
 from audit.actions import AuditAction
@@ -109,6 +109,26 @@ def erasure_cutoff_record(
 def erasure_cutoff_for(erasure_request_id: Any) -> ErasureCutoff | None:
     """The cutoff recorded for an erasure request, or None before it is made or first carried out."""
     return ErasureCutoff.objects.filter(erasure_request=erasure_request_id).first()
+
+
+def chunks_readable(subject: Subject) -> QuerySet[EventChunk]:
+    """The subject's chunks that its current data key can read: not those of a shredded key awaiting deletion.
+
+    Between an erasure request that keeps recording (its key shredded at
+    once) and the job that deletes what it covers, the old chunks are still
+    stored beside new ones under the new key; they are skipped, not decrypted.
+    """
+    chunks = EventChunk.objects.filter(subject=subject)
+    for last_chunk, destroyed_at in (
+        ErasureCutoff.objects.filter(subject=subject, categories=[])
+        .exclude(key_destroyed_at=None)
+        .values_list("last_chunk", "key_destroyed_at")
+    ):
+        if last_chunk is not None:
+            chunks = chunks.exclude(pk__lte=last_chunk)
+        else:  # everything stored when the key went
+            chunks = chunks.exclude(batch__received_at__lte=destroyed_at)
+    return chunks
 
 
 def erased_before(subject_id: int) -> dict[str, float]:
