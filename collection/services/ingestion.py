@@ -132,7 +132,7 @@ def batch_ingest(*, claims: CaptureClaims, subject_id: int, body: bytes) -> Inge
         device=device_state_load(claims.device_id),
     )
     outcome = apply_safeguards(batch.events, rules)
-    response = {
+    response: dict[str, Any] = {
         "batch_id": str(batch.batch_id),
         "accepted": outcome.accepted,
         "dropped": dict(sorted(outcome.dropped.items())),
