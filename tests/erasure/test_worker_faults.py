@@ -48,7 +48,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(tra
 ROOT = Path(__file__).resolve().parents[2]
 ERASE = "erasure.tasks.erase_subject_task"
 SWEEP = "erasure.tasks.process_erasures_task"
-DEADLINE = 30.0  # seconds; a loaded 2-core machine starts a worker in a few
+DEADLINE = 60.0  # seconds; a loaded 2-core machine starts a worker in a few
 CHUNKS = 3
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
@@ -107,9 +107,19 @@ class RedisServer:
 
 
 class Worker:
-    """One ``celery worker`` process (solo pool: the task runs in the process a test kills)."""
+    """One ``celery worker`` process; solo pool (the task runs in the process a test kills) or prefork."""
 
-    def __init__(self, *, name: str, broker: str, queue: str, fault_dir: Path, settings: Any) -> None:
+    def __init__(
+        self,
+        *,
+        name: str,
+        broker: str,
+        queue: str,
+        fault_dir: Path,
+        settings: Any,
+        pool: str = "solo",
+        visibility_timeout: int = 2,
+    ) -> None:
         db = connection.settings_dict
         database_url = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
         env = {
@@ -123,7 +133,7 @@ class Worker:
             "MASTER_KEY_FILE": str(settings.MASTER_KEY_FILE),
             "MASTER_KEY": "",
             # Redelivery of a dead worker's message after 2 s, not an hour.
-            "CELERY_VISIBILITY_TIMEOUT_SECONDS": "2",
+            "CELERY_VISIBILITY_TIMEOUT_SECONDS": str(visibility_timeout),
         }
         self.log = fault_dir / f"{name}.log"
         self.proc = subprocess.Popen(
@@ -131,7 +141,8 @@ class Worker:
                 sys.executable,
                 "-m",
                 "tests.erasure._fault_worker",
-                "--pool=solo",
+                f"--pool={pool}",
+                "--concurrency=1",
                 "--loglevel=INFO",
                 f"--hostname={name}@faults",
                 "--without-gossip",
@@ -177,8 +188,8 @@ def faults(tmp_path, settings, transactional_db) -> Iterator[Any]:
     class Faults:
         dir = folder
 
-        def worker(self, name: str, broker: str = settings.CELERY_BROKER_URL) -> Worker:
-            worker = Worker(name=name, broker=broker, queue=queue, fault_dir=folder, settings=settings)
+        def worker(self, name: str, broker: str = settings.CELERY_BROKER_URL, **options: Any) -> Worker:
+            worker = Worker(name=name, broker=broker, queue=queue, fault_dir=folder, settings=settings, **options)
             workers.append(worker)
             worker.ready()
             return worker
@@ -334,6 +345,31 @@ def test_worker_killed_after_the_key_is_destroyed_is_finished_by_the_next_worker
     assert first.results() == []
 
 
+def test_a_pool_process_killed_mid_erasure_puts_the_task_back_on_the_queue(
+    faults, notice, allowlist, no_erasure_messages
+):
+    alice, subject, key_id = employee_with_data("alice", notice)
+    _event, request = consent_withdraw_with_erasure(employee=alice)
+    pause = faults.pause(1)
+    # A visibility timeout far beyond the test: only the requeue on the lost pool process can deliver it again.
+    worker = faults.worker("prefork", pool="prefork", visibility_timeout=3600)
+    started = time.monotonic()
+    faults.send(ERASE, str(request.pk))
+    wait_for("the pool process to stop between the two steps", lambda: faults.reached(1))
+    child = int((faults.dir / "reached-1").read_text())
+    assert child != worker.proc.pid
+
+    os.kill(child, signal.SIGKILL)
+    pause.unlink()
+    # reject_on_worker_lost: the message goes back on the queue at once and a new pool process runs it
+    # (without it, it waits in Redis's unacked set for the visibility timeout).
+    wait_for("the erasure and its receipt", lambda: receipt_of(request))
+    report("pool process SIGKILLed between key and ciphertext, requeued", started)
+    assert "WorkerLostError" in worker.text()
+    assert worker.proc.poll() is None
+    assert_erased_once(request, subject, key_id)
+
+
 def test_the_same_erasure_delivered_twice_at_once_erases_once(faults, notice, allowlist, no_erasure_messages):
     alice, subject, key_id = employee_with_data("alice", notice)
     _event, request = consent_withdraw_with_erasure(employee=alice)
@@ -347,9 +383,11 @@ def test_the_same_erasure_delivered_twice_at_once_erases_once(faults, notice, al
     wait_for("both deliveries to be received", lambda: all(f"{ERASE}[" in w.text() for w in (one, two)))
     pause.unlink()
     wait_for("the erasure and its receipt", lambda: receipt_of(request))
-    wait_for("both runs to finish", lambda: len(one.results() + two.results()) == 2)
+    wait_for("both runs to finish", lambda: {"True", "False"} <= set(one.results() + two.results()))
     report("same task twice on two workers", started)
-    assert sorted(one.results() + two.results()) == ["False", "True"]
+    # One run erased; the other found the request taken or done.  (Each worker ran one of them.)
+    assert (one.results() + two.results()).count("True") == 1
+    assert one.results() and two.results()
     assert_erased_once(request, subject, key_id)
 
 
