@@ -80,7 +80,9 @@ def batch_ingest(*, claims: CaptureClaims, subject_id: int, body: bytes) -> Inge
     Order: parse (``InvalidInput``, ``TooLarge``) → consent epoch
     (``NotPermitted``) → safeguards → store everything in one transaction, or
     nothing; a ``batch_id`` already stored is answered as a replay (the first
-    answer, ``replayed``) or refused (``Conflict``) instead.
+    answer, ``replayed``) or refused (``Conflict``) instead.  While storing,
+    under the consent lock, events captured before the cutoff of an erasure
+    request made since (consent stays) are dropped as ``erased_by_request``.
     """
     try:
         batch = decode_batch(body)
