@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from celery import Celery
 from django.db import connection, transaction
 from django.db.models import Q
@@ -224,6 +225,9 @@ def faults(tmp_path, settings, transactional_db) -> Iterator[Any]:
             client.close()
         for server in servers:
             server.stop()
+        # The shared test broker keeps nothing of this test's queue.
+        with redis.Redis.from_url(settings.CELERY_BROKER_URL) as shared:
+            shared.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
 
 
 @pytest.fixture(autouse=True)
