@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import os
 import threading
 from pathlib import Path
@@ -91,6 +92,14 @@ def new_wrapped_key(aad: bytes) -> bytes:
     """
     nonce = os.urandom(NONCE_BYTES)
     return nonce + AESGCM(master_key()).encrypt(nonce, AESGCM.generate_key(bit_length=256), aad)
+
+
+def wrapped_key_id(wrapped: bytes | memoryview) -> str:
+    """A public name for a data key: a digest of its wrapped (encrypted) form, never of the key.
+
+    The same name ``erasure.receipts.data_key_id`` gives (receipts cite it).
+    """
+    return "dk-" + hashlib.sha256(bytes(wrapped)).hexdigest()[:32]
 
 
 def unwrap_key(wrapped: bytes | memoryview, aad: bytes) -> bytes:

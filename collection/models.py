@@ -71,6 +71,32 @@ class SubjectKey(models.Model):
         return f"data key of {self.subject_id}"
 
 
+class ErasureCutoff(models.Model):
+    """What one erasure request covers of a subject's stored data, recorded once, when the request is made or first carried out.
+
+    Erasure owns the request; this row is collection's side of it (collection
+    does not import erasure, so the request is named by its id).  ``before``:
+    events captured before it are the request's, and an upload stored later
+    drops them (``erased_by_request``).  ``last_chunk``: when consent stays
+    and capture goes on, the request covers the subject's chunks up to this
+    id (every chunk stored before the request committed); None covers them
+    all.  ``data_key``/``key_destroyed_at`` name the data key shredded for
+    it, so a retry after a crash still knows what was destroyed and when.
+    """
+
+    erasure_request = models.UUIDField(primary_key=True)
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="+")
+    # Empty means every category.
+    categories = models.JSONField(default=list)
+    before = models.DateTimeField()
+    last_chunk = models.BigIntegerField(null=True, blank=True)
+    data_key = models.CharField(max_length=64, blank=True, default="")
+    key_destroyed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"erasure cutoff of {self.erasure_request}"
+
+
 class Batch(models.Model):
     """One accepted upload, remembered so the same ``batch_id`` is answered without storing twice."""
 

@@ -30,8 +30,8 @@ from audit.actions import AuditAction
 from audit.services import audit_record, checkpoint_after_commit
 from audit.targets import subject_target
 from audit.timestamps import rfc3339
-from collection.models import EventChunk, SubjectKey
-from collection.services import subject_ciphertext_delete, subject_key_destroy
+from collection.models import EventChunk
+from collection.services import erasure_cutoff_for, erasure_cutoff_record, subject_ciphertext_delete
 from config.errors import InvalidInput
 from consent.locks import consent_state_lock
 from consent.models import ConsentEvent, RetentionRule, Subject, category_short_label
@@ -39,7 +39,7 @@ from consent.selectors import consent_state_for_subject
 from consent.services import consent_withdraw, subject_for_employee
 from consent.services.guards import clean_categories, require_employee
 from erasure.models import ErasureRequest
-from erasure.receipts import data_key_id, deletion_receipts_issue_missing
+from erasure.receipts import deletion_receipts_issue_missing
 
 ACTOR = "system:erasure"
 RETENTION_ACTOR = "system:retention"
@@ -53,11 +53,19 @@ watchdog_log = logging.getLogger("erasure.watchdog")
 
 
 def _erasure_request_open(
-    *, subject: Subject, categories: list[str], reason: str, channel: str, event: ConsentEvent | None = None
+    *,
+    subject: Subject,
+    categories: list[str],
+    reason: str,
+    channel: str,
+    event: ConsentEvent | None = None,
+    request_id: uuid.UUID | None = None,
+    now: datetime | None = None,
 ) -> ErasureRequest:
     """Record a request with its deadline and its audit entry; a worker starts on it once it commits."""
-    now = timezone.now()
+    now = now or timezone.now()
     request = ErasureRequest.objects.create(
+        id=request_id or uuid.uuid4(),
         subject=subject,
         categories=sorted(categories),
         reason=reason,
@@ -92,22 +100,30 @@ def _erasure_request_open(
 def erasure_request_ask(
     *, employee: User, categories: Iterable[str] | None = None, channel: str = ConsentEvent.Channel.PORTAL
 ) -> tuple[ErasureRequest, bool]:
-    """The employee asks for their captured data (all of it, or some categories) to be erased.
+    """The employee asks for what was captured of them so far (all of it, or some categories) to be erased.
 
     Returns ``(request, created)``.  Asking again while a pending request
     already covers what is asked (one for everything, or one naming every
     category asked for) answers with that request and writes nothing: a double
     click or a retried call is not a second request.  Naming a category the
     employee never agreed to and holds no data in is refused
-    (``400 never_collected``, naming it): there is nothing to erase, and a
-    request for it would only be a deadline nobody can meet meaningfully.
+    (``400 never_collected``, naming it): there is nothing to erase.
+
+    Consent may stay: capture goes on, and what is recorded after the request
+    is kept.  So the request is cut at the moment it commits, under the
+    employee's consent state, which every upload holds while it stores: a
+    batch stored before is the request's (erased by the job), and a batch
+    stored after drops the events captured before the cutoff
+    (``erased_by_request``).  Erasing every category also shreds the data key
+    here and now: what was stored is unreadable at once, and the next upload
+    stores under a fresh key, which the job leaves alone.
     """
     require_employee(employee)
     wanted = clean_categories(categories) if categories is not None else []
     with transaction.atomic():
         subject = subject_for_employee(employee)
-        # Serialises two requests of one employee (and a withdrawal with erasure racing them),
-        # so the second sees the first; the consent state is the lock consent.locks orders.
+        # Lock order (consent.locks): the consent state, then the data key, the audit head last.
+        # It also serialises two requests of one employee, so the second sees the first.
         consent_state_lock(subject)
         if wanted:
             never = _never_collected(subject, wanted)
@@ -120,8 +136,24 @@ def erasure_request_ask(
         pending = _pending_covering(subject, wanted)
         if pending is not None:
             return pending, False
+        now = timezone.now()
+        request_id = uuid.uuid4()
+        erasure_cutoff_record(
+            subject=subject,
+            erasure_request_id=request_id,
+            categories=wanted,
+            before=now,
+            keep_recording=True,
+            actor=ACTOR,
+            reason=ErasureRequest.Reason.EMPLOYEE_REQUEST,
+        )
         request = _erasure_request_open(
-            subject=subject, categories=wanted, reason=ErasureRequest.Reason.EMPLOYEE_REQUEST, channel=channel
+            subject=subject,
+            categories=wanted,
+            reason=ErasureRequest.Reason.EMPLOYEE_REQUEST,
+            channel=channel,
+            request_id=request_id,
+            now=now,
         )
         return request, True
 
@@ -199,30 +231,52 @@ def _claim(request_id: uuid.UUID | str, *, skip_locked: bool) -> ErasureRequest 
 def erasure_request_carry_out(*, request_id: uuid.UUID | str) -> bool:
     """Erase what one pending request names. Returns False when it is done already or being done elsewhere.
 
-    Everything: the data key is destroyed and that commits first, so the data is
-    unreadable at once; then the ciphertext is deleted and the request marked
-    done together.  Some categories: their chunks are deleted (the key stays for
-    the rest).
+    Step one, if the request did not do it when it was made: record its
+    cutoff and, for every category, destroy the data key; that commits
+    first, so the data is unreadable at once.  Step two: delete the
+    ciphertext the cutoff covers and mark the request done, together.  Some
+    categories: their chunks are deleted (the key stays for the rest).
+
+    Safe to run again after a crash between the steps (the cutoff records the
+    key destroyed, so the receipt still names it and no second key entry is
+    written) and concurrently (the request row is claimed with
+    ``skip_locked``; completion re-checks it is pending under its lock).
     """
     with transaction.atomic():
         request = _claim(request_id, skip_locked=True)
         if request is None:
             return False
-        shredded: dict[str, Any] = {}
-        if not request.categories:
-            # Named (by a digest of its wrapped form) before it goes, for the deletion receipt.
-            wrapped = SubjectKey.objects.filter(subject=request.subject).values_list("wrapped_key", flat=True).first()
-            shredded = {**subject_key_destroy(subject=request.subject, actor=ACTOR, reason=request.reason)}
-            shredded["data_key"] = data_key_id(wrapped) if wrapped is not None else None
-            shredded["key_destroyed_at"] = rfc3339(timezone.now()) if wrapped is not None else None
+        cutoff = erasure_cutoff_for(request.pk)
+        if cutoff is None:
+            cutoff = erasure_cutoff_record(
+                subject=request.subject,
+                erasure_request_id=request.pk,
+                categories=request.categories,
+                before=request.requested_at,
+                keep_recording=False,
+                actor=ACTOR,
+                reason=request.reason,
+            )
     with transaction.atomic():
         request = _claim(request_id, skip_locked=False)
         if request is None:  # another worker finished it in between
             return False
         outcome = subject_ciphertext_delete(
-            subject=request.subject, actor=ACTOR, reason=request.reason, categories=request.categories or None
+            subject=request.subject,
+            actor=ACTOR,
+            reason=request.reason,
+            categories=request.categories or None,
+            cutoff=cutoff,
         )
         outcome["ciphertext_deleted_at"] = rfc3339(timezone.now())
+        shredded: dict[str, Any] = {}
+        if not request.categories:
+            # Named (by a digest of its wrapped form) when it went, for the deletion receipt.
+            shredded = {
+                "keys_destroyed": 1 if cutoff.data_key else 0,
+                "data_key": cutoff.data_key or None,
+                "key_destroyed_at": rfc3339(cutoff.key_destroyed_at) if cutoff.key_destroyed_at else None,
+            }
         erasure_request_complete(request=request, actor=ACTOR, outcome={**shredded, **outcome})
     return True
 

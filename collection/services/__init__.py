@@ -20,7 +20,13 @@ from collection.services.devices import (
 )
 from collection.services.ingestion import IngestResult, batch_ingest
 from collection.services.my_data import my_data_export, my_data_summary, subject_events
-from collection.services.storage import subject_ciphertext_delete, subject_data_erase, subject_key_destroy
+from collection.services.storage import (
+    erasure_cutoff_for,
+    erasure_cutoff_record,
+    subject_ciphertext_delete,
+    subject_data_erase,
+    subject_key_destroy,
+)
 
 __all__ = [
     "IngestResult",
@@ -29,6 +35,8 @@ __all__ = [
     "device_authenticate",
     "device_enroll",
     "device_revoke",
+    "erasure_cutoff_for",
+    "erasure_cutoff_record",
     "devices_revoke_all",
     "my_data_export",
     "my_data_summary",

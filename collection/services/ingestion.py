@@ -21,7 +21,7 @@ from collection import crypto
 from collection.models import Batch, EventChunk
 from collection.safeguards import Rules, apply_safeguards, device_state_load, device_state_save
 from collection.schema import MAX_EVENTS, BatchInvalid, decode_batch, encode_events
-from collection.services.storage import data_key_for_update
+from collection.services.storage import data_key_for_update, erased_before
 from collection.tokens import CaptureClaims
 from config.errors import ApplicationError, Conflict, InvalidInput, NotPermitted, TooLarge, Unavailable
 from consent.locks import consent_epoch_lock
@@ -59,13 +59,30 @@ def _as_datetime(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, tz=UTC)
 
 
+def _drop_erased(groups: dict[tuple[str, str], list], cutoffs: dict[str, float]) -> tuple[dict, int]:
+    """``groups`` without the events an erasure request covers (captured before its cutoff); and how many went."""
+    if not cutoffs:
+        return groups, 0
+    kept: dict[tuple[str, str], list] = {}
+    erased = 0
+    for (category, app), events in groups.items():
+        cutoff = max(cutoffs.get(category, 0.0), cutoffs.get("", 0.0))
+        left = [e for e in events if e.timestamp >= cutoff]
+        erased += len(events) - len(left)
+        if left:
+            kept[(category, app)] = left
+    return kept, erased
+
+
 def batch_ingest(*, claims: CaptureClaims, subject_id: int, body: bytes) -> IngestResult:
     """Validate, police and store one uploaded batch of ``subject_id``; idempotent on ``batch_id``.
 
     Order: parse (``InvalidInput``, ``TooLarge``) → consent epoch
     (``NotPermitted``) → safeguards → store everything in one transaction, or
     nothing; a ``batch_id`` already stored is answered as a replay (the first
-    answer, ``replayed``) or refused (``Conflict``) instead.
+    answer, ``replayed``) or refused (``Conflict``) instead.  While storing,
+    under the consent lock, events captured before the cutoff of an erasure
+    request made since (consent stays) are dropped as ``erased_by_request``.
     """
     try:
         batch = decode_batch(body)
@@ -115,7 +132,7 @@ def batch_ingest(*, claims: CaptureClaims, subject_id: int, body: bytes) -> Inge
         device=device_state_load(claims.device_id),
     )
     outcome = apply_safeguards(batch.events, rules)
-    response = {
+    response: dict[str, Any] = {
         "batch_id": str(batch.batch_id),
         "accepted": outcome.accepted,
         "dropped": dict(sorted(outcome.dropped.items())),
@@ -132,6 +149,15 @@ def batch_ingest(*, claims: CaptureClaims, subject_id: int, body: bytes) -> Inge
             current = consent_epoch_lock(subject.pk)
             if current is None or current[0] != claims.epoch:
                 raise _consent_refusal(withdrawn=not (current and current[1]))
+            if groups:
+                # An erasure request made while consent stays takes this lock too: one
+                # that committed before now (even while this batch waited) covers what
+                # was captured before it, so those events are not kept.
+                groups, erased = _drop_erased(groups, erased_before(subject.pk))
+                if erased:
+                    response["accepted"] -= erased
+                    dropped = {**response["dropped"], "erased_by_request": erased}
+                    response["dropped"] = dict(sorted(dropped.items()))
             stored = Batch.objects.create(
                 batch_id=batch.batch_id,
                 subject=subject,

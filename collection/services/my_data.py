@@ -24,6 +24,7 @@ from collection import crypto
 from collection.models import EventChunk, SubjectKey
 from collection.schema import SCHEMA, decode_events
 from collection.services._subjects import _require_employee
+from collection.services.storage import chunks_readable
 from consent.models import Subject
 from consent.services import subject_for_employee
 
@@ -129,7 +130,7 @@ def _decrypted_chunks(subject: Subject) -> Iterator[tuple[str, str, str, int, li
         return
     data_key = crypto.unwrap_data_key(key_row.wrapped_key, subject.pseudonym)
     chunks = (
-        EventChunk.objects.filter(subject=subject)
+        chunks_readable(subject)
         .order_by("first_ts", "pk")
         .values_list("batch_id", "category", "app_id", "count", "nonce", "ciphertext")
     )

@@ -191,6 +191,20 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
+# --- Celery delivery when a worker or the broker fails (erasure fault tolerance) ---
+# Tasks are acknowledged after they ran (acks_late above).  A message whose
+# worker died before acknowledging it stays in Redis's "unacked" set and is
+# delivered again once this many seconds have passed since it was delivered.
+# It must be longer than the longest task (an erasure of the largest subject:
+# see `python -m bench erasure`), or a task still running is delivered a
+# second time; that is harmless (tasks are idempotent, the database says what
+# is pending) but wasted work.  The periodic sweep also picks up anything
+# pending, so a lower value only speeds up recovery.
+CELERY_VISIBILITY_TIMEOUT_SECONDS = env_int("CELERY_VISIBILITY_TIMEOUT_SECONDS", 3600, minimum=1, maximum=43200)
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT_SECONDS}
+# Keep retrying the broker at start (a worker started before Redis waits for it).
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
