@@ -138,6 +138,15 @@ def erasure_request_ask(
             return pending, False
         now = timezone.now()
         request_id = uuid.uuid4()
+        # The request's own entry first, then the cutoff (and, for everything, the key shredded).
+        request = _erasure_request_open(
+            subject=subject,
+            categories=wanted,
+            reason=ErasureRequest.Reason.EMPLOYEE_REQUEST,
+            channel=channel,
+            request_id=request_id,
+            now=now,
+        )
         erasure_cutoff_record(
             subject=subject,
             erasure_request_id=request_id,
@@ -146,14 +155,6 @@ def erasure_request_ask(
             keep_recording=True,
             actor=ACTOR,
             reason=ErasureRequest.Reason.EMPLOYEE_REQUEST,
-        )
-        request = _erasure_request_open(
-            subject=subject,
-            categories=wanted,
-            reason=ErasureRequest.Reason.EMPLOYEE_REQUEST,
-            channel=channel,
-            request_id=request_id,
-            now=now,
         )
         return request, True
 
