@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import shutil
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from django.conf import settings
 
 from signing.keyring import Purpose, keyring
 from tests.access.conftest import EDITOR, UNTIL
+from tests.lone_copy import ALONE_AND_OK, run_lone_copy
 
 API = "/api/v1/access"
 DURING = (UNTIL + timedelta(days=1)).isoformat().replace("+00:00", "Z")  # the grant runs 30 days from UNTIL
@@ -287,29 +287,10 @@ def test_a_jwks_key_with_a_broken_x_is_unusable_and_json_still_reports(dataset, 
 
 
 def test_it_runs_from_a_copy_with_only_the_standard_library_and_cryptography(dataset, tmp_path):
-    # Isolated (-I), from a directory holding nothing but a copy of the module:
-    # no project, no Django, no PyJWT; afterwards only stdlib and cryptography are loaded.
-    copy = tmp_path / "alone" / "verify.py"
-    copy.parent.mkdir()
-    shutil.copy(Path(settings.BASE_DIR) / "access" / "verify.py", copy)
-    probe = (
-        "import runpy, sys\n"
-        "before = set(sys.modules)\n"
-        "sys.argv = [sys.argv[1], *sys.argv[2:]]\n"
-        "try:\n"
-        "    runpy.run_path(sys.argv[0], run_name='__main__')\n"
-        "except SystemExit as exc:\n"
-        "    code = exc.code\n"
-        "allowed = set(sys.stdlib_module_names) | {'cryptography', '_openssl', '_cffi_backend'}\n"
-        "others = {m.split('.')[0] for m in set(sys.modules) - before} - allowed\n"
-        "print('EXIT', code, 'OTHERS', sorted(others))\n"
-    )
-    argv = ["--export", dataset["export"], "--manifest", dataset["manifest"], "--jwks", dataset["jwks"]]
-    result = subprocess.run(
-        [sys.executable, "-I", "-c", probe, str(copy), *map(str, argv), "--now", DURING],
-        cwd=copy.parent,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.stdout.strip().endswith("EXIT 0 OTHERS []"), result.stdout + result.stderr
+    # Isolated, from a folder holding nothing but a copy of the module: only stdlib and cryptography load.
+    argv = ["--export", dataset["export"], "--manifest", dataset["manifest"], "--jwks", dataset["jwks"]] + [
+        "--now",
+        DURING,
+    ]
+    result = run_lone_copy(Path(settings.BASE_DIR) / "access" / "verify.py", tmp_path / "alone", argv)
+    assert result.stdout.strip().endswith(ALONE_AND_OK), result.stdout + result.stderr

@@ -20,6 +20,7 @@ from audit.tasks import make_checkpoint_task
 from erasure.models import DeletionReceipt
 from signing.keyring import Purpose, keyring
 from tests.erasure.test_receipts import API, claims_of, erased, stored  # noqa: F401  (fixtures)
+from tests.lone_copy import ALONE_AND_OK, run_lone_copy
 
 pytestmark = pytest.mark.django_db
 
@@ -221,29 +222,7 @@ def test_a_completion_recorded_before_receipts_existed_gets_a_receipt_that_verif
 
 
 def test_receipt_mode_runs_from_a_copy_with_only_the_standard_library_and_cryptography(files, tmp_path):
-    import shutil
-
-    copy = tmp_path / "alone" / "verify.py"
-    copy.parent.mkdir()
-    shutil.copy(Path(settings.BASE_DIR) / "access" / "verify.py", copy)
-    probe = (
-        "import runpy, sys\n"
-        "before = set(sys.modules)\n"
-        "sys.argv = [sys.argv[1], *sys.argv[2:]]\n"
-        "try:\n"
-        "    runpy.run_path(sys.argv[0], run_name='__main__')\n"
-        "except SystemExit as exc:\n"
-        "    code = exc.code\n"
-        "allowed = set(sys.stdlib_module_names) | {'cryptography', '_openssl', '_cffi_backend'}\n"
-        "others = {m.split('.')[0] for m in set(sys.modules) - before} - allowed\n"
-        "print('EXIT', code, 'OTHERS', sorted(others))\n"
-    )
+    # Isolated, from a folder holding nothing but a copy of the module: only stdlib and cryptography load.
     argv = ["--receipt", files["receipt"], "--jwks", files["jwks"], "--proof", files["proof"]]
-    result = subprocess.run(
-        [sys.executable, "-I", "-c", probe, str(copy), *map(str, argv)],
-        cwd=copy.parent,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.stdout.strip().endswith("EXIT 0 OTHERS []"), result.stdout + result.stderr
+    result = run_lone_copy(Path(settings.BASE_DIR) / "access" / "verify.py", tmp_path / "alone", argv)
+    assert result.stdout.strip().endswith(ALONE_AND_OK), result.stdout + result.stderr
