@@ -95,8 +95,16 @@ def console(request):
             report = _verification(size=log_size(), refresh=True)
             if report and report["ok"]:
                 messages.success(request, f"The stored log verifies ({report['entries_checked']} entries).")
+            elif report and report["problems"] and all(p.startswith("no checkpoint") for p in report["problems"]):
+                # Nothing is wrong, but nothing signed vouches for the entries yet.
+                messages.warning(
+                    request,
+                    "Nothing to vouch against yet: no signed checkpoint covers the log. "
+                    "Sign a checkpoint now, then verify again.",
+                )
             else:
-                messages.error(request, "The stored log does NOT verify.")
+                first = report["problems"][0] if report and report["problems"] else "see the verification panel"
+                messages.error(request, f"The stored log does NOT verify: {first}")
         elif action == "verify_trusted":
             _verify_against_trusted(request)
         else:

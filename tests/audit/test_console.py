@@ -77,3 +77,33 @@ def test_the_periodic_task_checkpoints_only_a_grown_log(record):
     second = make_checkpoint_task.delay().get()
     assert second != first
     assert AuditCheckpoint.objects.get(pk=second).size == 4
+
+
+@pytest.mark.django_db
+def test_verify_now_says_what_to_do_when_nothing_vouches_yet_and_verifies_after_a_checkpoint(aaron, portal_as, record):
+    record(3)
+    client = portal_as(aaron)
+
+    first = client.post(reverse("audit:console"), {"action": "verify"}, follow=True).content.decode()
+    assert "Nothing to vouch against yet: no signed checkpoint covers the log." in first
+    assert "does NOT verify" not in first
+
+    client.post(reverse("audit:console"), {"action": "checkpoint"})
+    second = client.post(reverse("audit:console"), {"action": "verify"}, follow=True).content.decode()
+    assert "The stored log verifies (" in second
+
+
+@pytest.mark.django_db
+def test_verify_now_names_the_first_problem_of_a_broken_log(aaron, portal_as, record, monkeypatch):
+    from audit import views
+    from audit.verification import VerificationReport
+
+    broken = VerificationReport(
+        ok=False, size=3, problems=["entry 1: its leaf bytes do not hash to the stored leaf hash"]
+    )
+    monkeypatch.setattr(views, "audit_log_verify", lambda *a, **k: broken)
+    record(3)
+
+    page = portal_as(aaron).post(reverse("audit:console"), {"action": "verify"}, follow=True).content.decode()
+
+    assert "The stored log does NOT verify: entry 1: its leaf bytes do not hash to the stored leaf hash" in page
