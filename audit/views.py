@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 from urllib.parse import urlencode
 
 from django import forms
@@ -13,10 +15,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from accounts.decorators import auditor_required
+from accounts.throttling import CACHE_ERRORS
 from audit.selectors import EntryFilter, checkpoints_for_actor, entries_for_actor, log_size
 from audit.services import CheckpointRefused, checkpoint_create
 from audit.verification import audit_log_verify, trusted_checkpoint_parse
 from config.errors import ApplicationError, InvalidInput
+
+logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
 # Logs up to this size are verified when the console opens; larger ones on request.
@@ -40,10 +45,18 @@ class FilterForm(forms.Form):
 
 
 def _verification(*, size: int, refresh: bool = False) -> dict | None:
-    report = None if refresh else cache.get(VERIFICATION_CACHE_KEY)
+    # The cache only saves repeating the work: with Redis down the console verifies afresh (or waits
+    # for "Verify now" on a large log) instead of failing.
+    try:
+        report = None if refresh else cache.get(VERIFICATION_CACHE_KEY)
+    except CACHE_ERRORS:
+        logger.warning("audit console: the cache is unavailable; verification results are not reused")
+        report = None
     if report is None and (refresh or size <= INLINE_VERIFY_MAX):
         report = audit_log_verify().as_dict()
-        cache.set(VERIFICATION_CACHE_KEY, report, VERIFICATION_CACHE_SECONDS)
+        # Not kept when the cache is down; the report is shown all the same.
+        with contextlib.suppress(CACHE_ERRORS):
+            cache.set(VERIFICATION_CACHE_KEY, report, VERIFICATION_CACHE_SECONDS)
     return report
 
 
