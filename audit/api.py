@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.http import StreamingHttpResponse
+import json
+
+from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -13,13 +15,18 @@ from rest_framework.views import APIView
 from accounts.permissions import IsAuditor
 from audit.exports import csv_chunks, jsonl_chunks
 from audit.selectors import (
+    FAMILIES,
     FILTERS,
+    PROOFS_MAX_ENTRIES,
     EntryFilter,
     checkpoint_latest,
     checkpoints_for_actor,
     consistency_proof_for_actor,
     entries_for_actor,
     inclusion_proof_for_actor,
+    inclusion_proofs_for_actor,
+    selection_bounds,
+    selection_filename,
 )
 from audit.serializers import CheckpointSerializer
 from audit.services import CheckpointRefused, checkpoint_create
@@ -100,7 +107,23 @@ class EntryListApi(_AuditApi):
         actor = serializers.CharField(required=False, max_length=200)
         action = serializers.CharField(required=False, max_length=100)
         target = serializers.CharField(required=False, max_length=300)
-        format = serializers.ChoiceField(choices=["jsonl", "csv"], required=False, default="jsonl")
+        family = serializers.ChoiceField(
+            choices=list(FAMILIES),
+            required=False,
+            help_text="a family of actions: the part of the action before its first dot (grant, consent, ...)",
+        )
+        format = serializers.ChoiceField(
+            choices=["jsonl", "csv", "proofs"],
+            required=False,
+            default="jsonl",
+            help_text=(
+                "jsonl: exact leaf bytes; only a full export (from seq 0 to a checkpoint's size) verifies with "
+                "`python -m audit.verify --entries`. proofs: JSON Lines, the latest checkpoint first, then one "
+                '{"leaf", "seq", "leaf_hash", "proof", "tree_size"} per selected entry the checkpoint covers, '
+                f"verified alone by `python -m audit.verify --proofs FILE --jwks jwks.json`; at most "
+                f"{PROOFS_MAX_ENTRIES:,} entries. csv: for reading."
+            ),
+        )
 
     @extend_schema(
         parameters=[InputSerializer],
@@ -109,18 +132,37 @@ class EntryListApi(_AuditApi):
             (200, "text/csv"): OpenApiTypes.STR,
             400: ErrorSerializer,
             403: ErrorSerializer,
+            404: ErrorSerializer,
         },
     )
     def get(self, request):
         params = _query(request, self.InputSerializer, (*FILTERS, "format"))
         export_format = params.pop("format")
-        qs, size = entries_for_actor(actor=request.user, selection=EntryFilter(**params))
+        selection = EntryFilter(**params)
+        if export_format == "proofs":
+            return self._proofs(request, selection)
+        qs, size = entries_for_actor(actor=request.user, selection=selection)
         if export_format == "csv":
             response = StreamingHttpResponse(csv_chunks(qs), content_type="text/csv; charset=utf-8")
         else:
             response = StreamingHttpResponse(jsonl_chunks(qs), content_type="application/jsonl")
-        response["Content-Disposition"] = f'attachment; filename="audit-log-{size}.{export_format}"'
+        first, last = (None, None) if selection.since or selection.until else selection_bounds(qs)
+        filename = selection_filename(selection, export_format, first=first, last=last)
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
         response["X-Audit-Log-Size"] = str(size)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def _proofs(self, request, selection: EntryFilter) -> HttpResponse:
+        bundle = inclusion_proofs_for_actor(actor=request.user, selection=selection)
+        checkpoint = bundle["checkpoint"]
+        lines = [json.dumps(checkpoint.document(), sort_keys=True, separators=(",", ":"))]
+        lines += [json.dumps(e, ensure_ascii=False, separators=(",", ":")) for e in bundle["entries"]]
+        response = HttpResponse(("\n".join(lines) + "\n").encode("utf-8"), content_type="application/jsonl")
+        seqs = [e["seq"] for e in bundle["entries"]] or [None]
+        filename = selection_filename(selection, "proofs.jsonl", first=seqs[0], last=seqs[-1])
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response["X-Audit-Log-Size"] = str(checkpoint.size)
         response["Cache-Control"] = "no-store"
         return response
 

@@ -4,20 +4,50 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import QuerySet
+from django.db.models import Max, Min, QuerySet
 
 from accounts.guards import require_role
 from accounts.models import Role, User
+from audit import merkle
 from audit.actions import AuditAction
 from audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from audit.targets import subject_target
 from audit.tree import StoredTree
 from config.errors import InvalidInput, NotFound
 
-FILTERS = ("from_seq", "to_seq", "since", "until", "actor", "action", "target")
+FILTERS = ("from_seq", "to_seq", "since", "until", "actor", "action", "target", "family")
+
+# Families of actions, by the prefix of their value, for filtering the log ("consent" matches
+# "consent.granted", ...).  Derived from AuditAction so a new action's family is listed as soon as
+# its prefix is; the labels are what the console's list shows.
+FAMILY_LABELS = {
+    "account": "Accounts and roles",
+    "consent": "Consent",
+    "notice": "Notices",
+    "allowlist": "Allowlist of applications",
+    "retention": "Retention rules",
+    "device": "Capture devices",
+    "collection": "Captured data (reads and deletions)",
+    "data_request": "Data requests",
+    "grant": "Dataset grants",
+    "dataset": "Dataset exports",
+    "erasure": "Erasure",
+    "audit": "Audit log and checkpoints",
+    "key": "Signing keys",
+}
+FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(str(a).split(".", 1)[0] for a in AuditAction))
+
+
+def family_choices() -> list[tuple[str, str]]:
+    """(family, label) for every family some action belongs to, in the order AuditAction declares them."""
+    return [(f, FAMILY_LABELS.get(f, f.replace("_", " ").capitalize())) for f in FAMILIES]
+
+
+# Inclusion proofs for a selection are computed in one pass; beyond this it is a full export's job.
+PROOFS_MAX_ENTRIES = 10_000
 
 
 def log_size() -> int:
@@ -44,6 +74,7 @@ class EntryFilter:
     actor: str | None = None
     action: str | None = None
     target: str | None = None
+    family: str | None = None
 
     def as_query(self) -> dict[str, str]:
         out = {}
@@ -70,6 +101,10 @@ def entries_for_actor(*, actor, selection: EntryFilter, size: int | None = None)
         raise InvalidInput("invalid_range", f"to_seq {selection.to_seq} is before from_seq {selection.from_seq}.")
     if selection.since and selection.until and selection.until <= selection.since:
         raise InvalidInput("invalid_range", "until must be later than since.")
+    if selection.family and selection.family not in FAMILIES:
+        raise InvalidInput(
+            "unknown_family", f"Unknown action family {selection.family!r}. Known: {', '.join(FAMILIES)}."
+        )
     qs = AuditEntry.objects.filter(seq__lt=size)
     if selection.from_seq is not None:
         qs = qs.filter(seq__gte=selection.from_seq)
@@ -83,7 +118,74 @@ def entries_for_actor(*, actor, selection: EntryFilter, size: int | None = None)
         value = getattr(selection, name)
         if value:
             qs = qs.filter(**{name: value})
+    if selection.family:
+        # The family is the part before the first dot: "grant" must not match "grant_x.y".
+        qs = qs.filter(action__startswith=f"{selection.family}.")
     return qs.order_by("seq"), size
+
+
+def inclusion_proofs_for_actor(*, actor, selection: EntryFilter) -> dict:
+    """The selected entries with their RFC 6962 inclusion proofs against the latest checkpoint.
+
+    Only entries the checkpoint covers are included (later ones cannot be proved yet).  All
+    the proofs' subtree hashes are resolved in one ``StoredTree.range_hashes`` call, so the
+    cost is a few queries for the whole selection, not a few per entry.  Raises
+    ``InvalidInput`` when the selection holds more than ``PROOFS_MAX_ENTRIES`` entries.
+    """
+    max_entries = PROOFS_MAX_ENTRIES
+    checkpoint = checkpoint_latest(actor=actor)
+    qs, _ = entries_for_actor(actor=actor, selection=selection, size=checkpoint.size)
+    rows = list(qs.values_list("seq", "leaf", "leaf_hash")[: max_entries + 1])
+    if len(rows) > max_entries:
+        raise InvalidInput(
+            "selection_too_large",
+            f"Proofs are given for at most {max_entries:,} entries; narrow the selection "
+            "(or download the full export, which verifies as a whole).",
+        )
+    tree = StoredTree(checkpoint.size)
+    paths = [merkle.inclusion_ranges(seq, checkpoint.size) for seq, _, _ in rows]
+    hashes = tree.range_hashes([r for path in paths for r in path]) if rows else []
+    entries, at = [], 0
+    for (seq, leaf, leaf_hash), path in zip(rows, paths, strict=True):
+        entries.append(
+            {
+                "leaf": leaf,
+                "seq": seq,
+                "leaf_hash": bytes(leaf_hash).hex(),
+                "proof": [h.hex() for h in hashes[at : at + len(path)]],
+                "tree_size": checkpoint.size,
+            }
+        )
+        at += len(path)
+    return {"checkpoint": checkpoint, "entries": entries}
+
+
+def selection_bounds(qs: QuerySet[AuditEntry]) -> tuple[int | None, int | None]:
+    """The first and last seq of a selection (None, None when it is empty)."""
+    bounds = qs.aggregate(first=Min("seq"), last=Max("seq"))
+    return bounds["first"], bounds["last"]
+
+
+def selection_filename(selection: EntryFilter, extension: str, *, first: int | None, last: int | None) -> str:
+    """What a downloaded selection is called: by its days when filtered by date, else by its seqs.
+
+    "audit-log-seq-120-179.jsonl", "audit-log-2026-11-01-to-2026-11-30.csv" (``until`` is exclusive,
+    so its last day is the one before it), with the family when one was chosen.
+    """
+    parts = ["audit-log"]
+    if selection.family:
+        parts.append(selection.family)
+    if selection.since or selection.until:
+        if selection.since:
+            parts.append(f"{'' if selection.until else 'from-'}{selection.since.astimezone(UTC):%Y-%m-%d}")
+        if selection.until:
+            day = (selection.until - timedelta(microseconds=1)).astimezone(UTC)
+            parts.append(f"{'to-' if selection.since else 'until-'}{day:%Y-%m-%d}")
+    elif first is None:
+        parts.append("empty")
+    else:
+        parts.append(f"seq-{first}-{last}")
+    return f"{'-'.join(parts)}.{extension}"
 
 
 def entry_leaves(qs: QuerySet[AuditEntry], *, chunk_size: int = 2000) -> Iterator[str]:

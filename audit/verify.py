@@ -9,6 +9,7 @@ and run it anywhere::
     python -m audit.verify --entries export.jsonl --checkpoint cp.json --old-checkpoint old.json --jwks jwks.json
     python -m audit.verify --checkpoint cp.json --old-checkpoint old.json --consistency-proof proof.json --jwks jwks.json
     python -m audit.verify --entries export.jsonl --checkpoint cp.json --trusted-checkpoint kept.json --jwks jwks.json
+    python -m audit.verify --proofs selection.proofs.jsonl --jwks jwks.json
 
 What it checks:
 
@@ -33,6 +34,11 @@ its own checkpoint) pins it down to the line.
 server's newer checkpoint (and the export) must extend it, and a log that is
 now smaller (a deleted tail, a wiped log) or different at its size (a
 rewritten history) is named as such with exit status 1.
+
+``--proofs`` verifies a filtered selection on its own (``GET /api/v1/audit/entries?format=proofs``):
+its first line is a signed checkpoint, every other line one entry with its RFC 6962 inclusion
+proof against that checkpoint.  Each entry must be well formed, hash to its ``leaf_hash``, and
+its proof must lead to the checkpoint's root; the first line that does not is named.
 
 Exit status: 0 verified, 1 the log does not verify, 2 unusable input
 (malformed or wrongly signed checkpoint, unreadable files).
@@ -411,12 +417,86 @@ def _load_proof(path: str) -> tuple[int, int, list[bytes]]:
     return first, second, hashes
 
 
+PROOF_KEYS = frozenset({"leaf", "seq", "leaf_hash", "proof", "tree_size"})
+
+
+def _proof_line_problem(document: object, checkpoint: Checkpoint) -> str | None:
+    """Why one line of a proofs bundle does not prove its entry is in ``checkpoint``, or None."""
+    if not isinstance(document, dict) or set(document) != PROOF_KEYS:
+        return f"is not an object with exactly the fields {', '.join(sorted(PROOF_KEYS))}"
+    seq, leaf, size = document["seq"], document["leaf"], document["tree_size"]
+    if not isinstance(seq, int) or isinstance(seq, bool) or not isinstance(leaf, str):
+        return "seq must be an integer and leaf a string"
+    if size != checkpoint.size:
+        return f"is proved against a tree of size {size}, the checkpoint has size {checkpoint.size}"
+    raw = leaf.encode("utf-8")
+    problem = entry_problem(raw + b"\n", seq)
+    if problem is not None:
+        return f"the leaf is not a well-formed entry: {problem}"
+    leaf_hash = merkle.hash_leaf(raw)
+    if not isinstance(document["leaf_hash"], str) or document["leaf_hash"] != leaf_hash.hex():
+        return "the leaf does not hash to its leaf_hash (the entry was changed)"
+    proof = document["proof"]
+    try:
+        hashes = [bytes.fromhex(h) for h in proof] if isinstance(proof, list) else None
+    except (TypeError, ValueError):
+        hashes = None
+    if hashes is None:
+        return "proof must be a list of hex hashes"
+    try:
+        merkle.verify_inclusion(seq, size, leaf_hash, hashes, checkpoint.root_hash)
+    except merkle.ProofError as exc:
+        return f"the inclusion proof does not verify against the checkpoint: {exc}"
+    return None
+
+
+def verify_proofs(path: str, keys: dict[str, object], *, origin: str | None = None) -> tuple[int, list[str]]:
+    """Verify a proofs bundle: its signed checkpoint, then every entry's inclusion in it."""
+    try:
+        with open(path, "rb") as handle:
+            lines = handle.read().split(b"\n")
+    except OSError as exc:
+        raise InputError(f"cannot read proofs {path}: {exc.strerror}") from None
+    if lines and lines[-1] == b"":
+        lines.pop()
+    if not lines:
+        raise InputError(f"proofs {path} is empty: its first line must be the checkpoint")
+    try:
+        document = json.loads(lines[0].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise InputError(f"proofs {path}: the first line (the checkpoint) is not valid JSON") from None
+    checkpoint = parse_checkpoint(document, name=f"checkpoint in {path}")
+    verify_checkpoint_signature(checkpoint, keys)
+    if origin is not None and checkpoint.origin != origin:
+        raise InputError(f"{checkpoint.name} is from origin {checkpoint.origin!r}, not {origin!r}")
+    messages = [f"{checkpoint.name}: signature by {checkpoint.kid} verifies (size {checkpoint.size})"]
+    previous = -1
+    for number, line in enumerate(lines[1:], start=2):
+        try:
+            entry = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return EXIT_FAILED, [*messages, f"line {number}: not a JSON document", "FAILED"]
+        problem = _proof_line_problem(entry, checkpoint)
+        seq = entry.get("seq") if isinstance(entry, dict) else None
+        if problem is None and seq <= previous:
+            problem = f"seq {seq} does not follow seq {previous}: lines were repeated or reordered"
+        if problem is not None:
+            where = f"line {number} (seq {seq})" if isinstance(seq, int) else f"line {number}"
+            return EXIT_FAILED, [*messages, f"{where}: {problem}", "FAILED"]
+        previous = seq
+    count = len(lines) - 1
+    messages.append(f"{count} entr{'y' if count == 1 else 'ies'}: each is included in the checkpoint's tree")
+    return EXIT_OK, [*messages, "OK"]
+
+
 def run(argv: Sequence[str] | None = None) -> tuple[int, list[str]]:
     parser = argparse.ArgumentParser(
         prog="python -m audit.verify",
         description="Verify an audit log export and checkpoints independently of the server.",
     )
-    parser.add_argument("--checkpoint", required=True, help="checkpoint JSON (GET /api/v1/audit/checkpoints/latest)")
+    parser.add_argument(
+        "--checkpoint", help="checkpoint JSON (GET /api/v1/audit/checkpoints/latest); not with --proofs"
+    )
     parser.add_argument("--jwks", required=True, help="the key set file (GET /.well-known/jwks.json)")
     parser.add_argument("--entries", help="JSON Lines export (GET /api/v1/audit/entries?format=jsonl), from seq 0")
     parser.add_argument(
@@ -432,7 +512,17 @@ def run(argv: Sequence[str] | None = None) -> tuple[int, list[str]]:
         "--trusted-checkpoint",
         help="a checkpoint you kept earlier: the log must still extend it (a smaller or different log fails)",
     )
+    parser.add_argument(
+        "--proofs",
+        help="a filtered selection with inclusion proofs (GET /api/v1/audit/entries?format=proofs), verified alone",
+    )
     args = parser.parse_args(argv)
+    if args.proofs:
+        if args.checkpoint or args.entries or args.old_checkpoint or args.consistency_proof or args.trusted_checkpoint:
+            parser.error("--proofs carries its own checkpoint: give it with --jwks (and --origin) only")
+        return verify_proofs(args.proofs, load_jwks(_load_json(args.jwks, "JWKS")), origin=args.origin)
+    if not args.checkpoint:
+        parser.error("the following arguments are required: --checkpoint")
 
     keys = load_jwks(_load_json(args.jwks, "JWKS"))
     checkpoint = parse_checkpoint(_load_json(args.checkpoint, "checkpoint"), name=f"checkpoint {args.checkpoint}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+from datetime import UTC, datetime, time, timedelta
 from urllib.parse import urlencode
 
 from django import forms
@@ -16,7 +17,8 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.decorators import auditor_required
 from accounts.throttling import CACHE_ERRORS
-from audit.selectors import EntryFilter, checkpoints_for_actor, entries_for_actor, log_size
+from audit.ledger import describe
+from audit.selectors import EntryFilter, checkpoints_for_actor, entries_for_actor, family_choices, log_size
 from audit.services import CheckpointRefused, checkpoint_create
 from audit.verification import audit_log_verify, trusted_checkpoint_parse
 from config.errors import ApplicationError, InvalidInput
@@ -34,14 +36,41 @@ TRUSTED_SESSION_KEY = "audit:console:trusted-verification"
 TRUSTED_CHECKPOINT_MAX_BYTES = 16 * 1024
 
 
+def _is_bare_date(raw: object) -> bool:
+    return isinstance(raw, str) and len(raw.strip()) == 10
+
+
 class FilterForm(forms.Form):
-    since = forms.DateTimeField(required=False, help_text="from (UTC)")
-    until = forms.DateTimeField(required=False, help_text="until, exclusive (UTC)")
+    # A date picker gives a bare date: "since" is the start of that day and "until" the end of
+    # it (both UTC), so picking the same day twice selects that whole day.  A full RFC 3339
+    # moment (from a download link or typed) is taken as it is.
+    family = forms.ChoiceField(required=False, label="Kind of action", choices=[("", "All kinds")])
+    since = forms.DateTimeField(required=False, label="From day (UTC)", widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateTimeField(
+        required=False, label="To day, inclusive (UTC)", widget=forms.DateInput(attrs={"type": "date"})
+    )
     actor = forms.CharField(required=False, max_length=200)
     action = forms.CharField(required=False, max_length=100)
     target = forms.CharField(required=False, max_length=300)
     from_seq = forms.IntegerField(required=False, min_value=0, max_value=2**63 - 1)
     to_seq = forms.IntegerField(required=False, min_value=0, max_value=2**63 - 1)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["family"].choices = [("", "All kinds"), *family_choices()]  # type: ignore[attr-defined]
+
+    def _day(self, name: str, *, end: bool) -> datetime | None:
+        value = self.cleaned_data.get(name)
+        if value is None or not _is_bare_date(self.data.get(name)):
+            return value
+        start = datetime.combine(value.date(), time.min, tzinfo=UTC)
+        return start + timedelta(days=1) if end else start
+
+    def clean_since(self):
+        return self._day("since", end=False)
+
+    def clean_until(self):
+        return self._day("until", end=True)
 
 
 def _verification(*, size: int, refresh: bool = False) -> dict | None:
@@ -144,14 +173,21 @@ def console(request):
             older = urlencode({**selection.as_query(), "before": entries[-1].seq})
     query = selection.as_query()
     api_entries = reverse("audit-entries")
+    verification = _verification(size=size)
     context = {
         "form": form,
-        "entries": [(entry, json.dumps(entry.detail, ensure_ascii=False, sort_keys=True)) for entry in entries],
+        "entries": [
+            (entry, describe(entry), json.dumps(entry.detail, ensure_ascii=False, sort_keys=True, indent=2))
+            for entry in entries
+        ],
         "error": error,
         "size": size,
         "older_query": older,
         "latest_checkpoint": checkpoints_for_actor(actor=request.user).first(),
-        "verification": _verification(size=size),
+        "verification": verification,
+        # The report is cached: say how far the log has grown past what it checked.
+        "since_verification": max(size - verification["size"], 0) if verification else 0,
+        "download_proofs": f"{api_entries}?{urlencode({**query, 'format': 'proofs'})}",
         "trusted_verification": request.session.get(TRUSTED_SESSION_KEY),
         "download_jsonl": f"{api_entries}?{urlencode({**query, 'format': 'jsonl'})}",
         "download_csv": f"{api_entries}?{urlencode({**query, 'format': 'csv'})}",

@@ -100,7 +100,7 @@ def test_an_auditor_opens_the_audit_log_and_verifies_it(page, sign_in, organisat
     sign_in("aaron", PASSWORD)
     assert page.url.endswith("/audit/")
     assert page.locator("h1").inner_text() == "Audit log"
-    assert "data_request.submit" in page.inner_text("table.audit-entries")
+    assert "submitted data request" in page.inner_text("table.audit-entries")
     page.click('button:has-text("Verify now")')
     page.wait_for_load_state()
     # A log no signed checkpoint covers cannot be vouched for yet: the console says what to do.
