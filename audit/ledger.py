@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from audit.actions import AuditAction
-from audit.models import AuditEntry
 
 # The employee's pages already name the service's own jobs ("system:erasure" is the
 # "Automatic erasure job"); the auditor reads the same words.
-from consent.views.employee import _who as who
+from audit.actors import actor_in_words as who
+from audit.models import AuditEntry
 
 __all__ = ["describe", "who"]
 

@@ -22,6 +22,7 @@ from accounts.decorators import employee_required
 from accounts.models import User
 from audit import selectors as audit_selectors
 from audit.actions import AuditAction
+from audit.actors import actor_in_words
 from audit.models import AuditEntry
 from collection.selectors import devices_for_employee, stored_events_for_employee
 from config.errors import ApplicationError, InvalidInput
@@ -52,28 +53,12 @@ def _optional_url(name: str) -> str | None:
         return None
 
 
-# The service's own jobs act as "system:<job>" in the audit log; a person reads what the job is.
-SYSTEM_ACTORS = {
-    "system:erasure": "Automatic erasure job",
-    "system:retention": "Automatic deletion of data past its keeping period",
-    "system:data-access": "Automatic expiry of dataset requests and grants",
-}
-UNNAMED_SYSTEM_ACTOR = "An automatic job of this service"
-
-
-def _who(actor: str) -> str:
-    """The actor of an audit entry in words: an account by its username, a job by what it does."""
-    if actor == "system" or actor.startswith("system:"):
-        return SYSTEM_ACTORS.get(actor, UNNAMED_SYSTEM_ACTOR)
-    return actor.removeprefix("user:")
-
-
 def _entries(entries: list[AuditEntry]) -> list[dict[str, object]]:
     """Audit entries as the page shows them: readable action names, accounts by username, jobs in words."""
     return [
         {
             "ts": e.ts,
-            "actor": _who(e.actor),
+            "actor": actor_in_words(e.actor),
             "action": AuditAction.label_of(e.action),
             "detail": e.detail,
             "categories": [category_short_label(c) for c in (e.detail or {}).get("categories") or []],
