@@ -38,7 +38,7 @@ def _device_enroll(actor: str, target: str, detail: Mapping) -> str:
     # Employees enroll their own devices: the actor is whose device it is (the target is
     # their pseudonym, which says nothing to a reader).
     platform = f" ({detail['platform']})" if detail.get("platform") else ""
-    return f"{who(actor)}'s device enrolled{platform}"
+    return f"{_thing(actor) if actor.startswith('subject:') else who(actor)}'s device enrolled{platform}"
 
 
 def _device_revoke(actor: str, target: str, detail: Mapping) -> str:
@@ -78,7 +78,11 @@ def _purged(actor: str, target: str, detail: Mapping) -> str:
 
 def _consent(verb: str) -> Callable[[str, str, Mapping], str]:
     def line(actor: str, target: str, detail: Mapping) -> str:
-        return f"consent of {_thing(target)} {verb} ({who(actor)})"
+        categories = detail.get("categories")
+        what = f" for {', '.join(map(str, categories))}" if isinstance(categories, list) and categories else ""
+        # The employee acting on their own consent is the subject itself: name it once.
+        by = "" if actor == target else f" (by {who(actor)})"
+        return f"consent of {_thing(target)} {verb}{what}{by}"
 
     return line
 
