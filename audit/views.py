@@ -170,7 +170,9 @@ def console(request):
             error = exc.detail
         if len(entries) > PAGE_SIZE:
             entries = entries[:PAGE_SIZE]
-            older = urlencode({**selection.as_query(), "before": entries[-1].seq})
+            # The filter as the auditor typed it (a date stays a date for the picker), one page further back.
+            typed = {key: value for key, value in request.GET.items() if key != "before" and value}
+            older = urlencode({**typed, "before": entries[-1].seq})
     query = selection.as_query()
     api_entries = reverse("audit-entries")
     verification = _verification(size=size)

@@ -123,3 +123,19 @@ def test_the_console_works_while_redis_is_down(aaron, portal_as, record):
         verified = client.post(reverse("audit:console"), {"action": "verify"}, follow=True)
     assert page.status_code == 200 and b"Verifies" in page.content
     assert "The stored log verifies (" in verified.content.decode()
+
+
+@pytest.mark.django_db
+def test_paging_back_keeps_a_date_filter_as_the_date_the_auditor_picked(aaron, portal_as, record):
+    from django.utils import timezone
+
+    record(60)
+    today = timezone.now().date().isoformat()
+    client = portal_as(aaron)
+
+    page = client.get(reverse("audit:console"), {"since": today, "until": today}).content.decode()
+
+    older = page[page.index("Older entries") - 200 : page.index("Older entries")]
+    assert f"since={today}&amp;until={today}&amp;before=" in older
+    again = client.get(reverse("audit:console"), {"since": today, "until": today, "before": "11"}).content.decode()
+    assert f'value="{today}"' in again, "the date picker still shows the date"
