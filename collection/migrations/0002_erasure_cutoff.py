@@ -5,23 +5,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('collection', '0001_initial'),
-        ('consent', '0003_consent_rates_release'),
+        ("collection", "0001_initial"),
+        ("consent", "0003_consent_rates_release"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ErasureCutoff',
+            name="ErasureCutoff",
             fields=[
-                ('erasure_request', models.UUIDField(primary_key=True, serialize=False)),
-                ('categories', models.JSONField(default=list)),
-                ('before', models.DateTimeField()),
-                ('last_chunk', models.BigIntegerField(blank=True, null=True)),
-                ('data_key', models.CharField(blank=True, default='', max_length=64)),
-                ('key_destroyed_at', models.DateTimeField(blank=True, null=True)),
-                ('subject', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='consent.subject')),
+                ("erasure_request", models.UUIDField(primary_key=True, serialize=False)),
+                ("categories", models.JSONField(default=list)),
+                ("before", models.DateTimeField()),
+                ("last_chunk", models.BigIntegerField(blank=True, null=True)),
+                ("data_key", models.CharField(blank=True, default="", max_length=64)),
+                ("key_destroyed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "subject",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="consent.subject"
+                    ),
+                ),
             ],
         ),
     ]
