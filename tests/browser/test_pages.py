@@ -103,8 +103,9 @@ def test_the_skip_link_is_the_first_stop_and_jumps_to_the_content(page, sign_in,
     box = skip.bounding_box()
     assert box["y"] >= 0 and box["height"] >= 24, f"visible when focused: {box}"
     page.keyboard.press("Enter")
-    assert page.url.endswith("/officer#content")
-    assert page.evaluate("() => document.activeElement.id") == "content"
+    # The fragment navigation lands a moment after the key press: wait for it rather than race it.
+    page.wait_for_url("**/officer#content", timeout=5000)
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'content'", timeout=5000)
     # The next Tab continues inside the content, past the header's links.
     page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.closest('main') !== null")
